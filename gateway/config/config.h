@@ -1,0 +1,96 @@
+// The gateway's configuration: what the YAML file says, after validation.
+// Every key, its type, default and meaning is documented once in
+// docs/configuration.md; the defaults below are the same numbers.
+// Plain data: copy it freely, read it from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/core/result.h"
+
+namespace vcgate::config {
+
+enum class Transport { kTcp, kUdp };
+
+struct BufferConfig {
+  double pre_roll_s = 10.0;                   // buffering.pre_roll_s
+  uint64_t max_bytes = 16ull * 1024 * 1024;   // buffering.max_bytes (accepts 16MiB, 512KiB, ...)
+};
+
+struct ReconnectConfig {
+  std::chrono::milliseconds initial{500};     // reconnect.initial_ms
+  std::chrono::milliseconds max{30'000};      // reconnect.max_ms
+  std::chrono::milliseconds stable{60'000};   // reconnect.stable_ms
+};
+
+struct CameraConfig {
+  std::string id;                 // required; [A-Za-z0-9_-], unique
+  std::string name;               // defaults to id
+  std::string uri;                // required; rtsp://, file://, test://
+  std::string sub_uri;            // optional sub-stream (analytics), same schemes
+  bool enabled = true;
+  Transport transport = Transport::kTcp;
+  std::chrono::milliseconds latency{200};          // rtsp jitterbuffer latency
+  std::chrono::milliseconds connect_timeout{10'000};  // no first frame by then -> failure
+  std::chrono::milliseconds stall_timeout{5'000};     // no frame for this long -> restart
+  bool loop = true;               // file:// only: start again at the end
+  BufferConfig buffering;
+  ReconnectConfig reconnect;
+};
+
+struct SiteConfig {
+  std::string id;        // required; [A-Za-z0-9_-]
+  std::string name;
+  std::string location;
+};
+
+struct BusConfig {
+  std::vector<std::string> publish{"tcp://127.0.0.1:5556"};   // bus.publish: PUB endpoints to bind
+  std::string control = "ipc:///run/vcgate/control.sock";    // bus.control: local control socket
+};
+
+struct StorageConfig {
+  std::string state_dir = "/var/lib/vcgate";          // storage.state_dir
+  std::string evidence_dir = "/var/lib/vcgate/evidence";  // storage.evidence_dir
+};
+
+struct LoggingConfig {
+  std::string level = "info";                 // logging.level
+  std::chrono::seconds stats_interval{10};    // logging.stats_interval_s; 0 = never
+};
+
+struct Config {
+  std::string source_path;  // the file this was loaded from, for messages
+  SiteConfig site;
+  LoggingConfig logging;
+  BusConfig bus;
+  StorageConfig storage;
+  std::vector<CameraConfig> cameras;
+};
+
+// One problem found in a config file, located so a technician can go to it.
+struct Diagnostic {
+  std::string file;
+  int line = 0;    // 1-based; 0 when unknown
+  int column = 0;  // 1-based; 0 when unknown
+  std::string message;
+  // "FILE:LINE:COLUMN: error: MESSAGE"
+  std::string format() const;
+};
+
+struct LoadResult {
+  std::optional<Config> config;        // set only when diagnostics is empty
+  std::vector<Diagnostic> diagnostics; // every problem found, in file order
+  bool ok() const { return config.has_value(); }
+};
+
+// Reads and validates a config file, reporting every problem at once.
+LoadResult loadConfigFile(const std::string& path);
+// Same, from text in memory; `path` is only used in messages.
+LoadResult loadConfigText(const std::string& text, const std::string& path);
+
+}  // namespace vcgate::config
