@@ -19,12 +19,16 @@ enum class Transport { kTcp, kUdp };
 struct BufferConfig {
   double pre_roll_s = 10.0;                   // buffering.pre_roll_s
   uint64_t max_bytes = 16ull * 1024 * 1024;   // buffering.max_bytes (accepts 16MiB, 512KiB, ...)
+
+  bool operator==(const BufferConfig&) const = default;
 };
 
 struct ReconnectConfig {
   std::chrono::milliseconds initial{500};     // reconnect.initial_ms
   std::chrono::milliseconds max{30'000};      // reconnect.max_ms
   std::chrono::milliseconds stable{60'000};   // reconnect.stable_ms
+
+  bool operator==(const ReconnectConfig&) const = default;
 };
 
 struct CameraConfig {
@@ -40,6 +44,8 @@ struct CameraConfig {
   bool loop = true;               // file:// only: start again at the end
   BufferConfig buffering;
   ReconnectConfig reconnect;
+
+  bool operator==(const CameraConfig&) const = default;
 };
 
 struct SiteConfig {

@@ -1,0 +1,55 @@
+#include "gateway/media/frame_dispatcher.h"
+
+namespace vcgate::media {
+
+FrameDispatcher::FrameDispatcher(size_t capacity) : capacity_(capacity) {}
+
+FrameDispatcher::~FrameDispatcher() { stop(); }
+
+void FrameDispatcher::addSink(FrameSink* sink) { sinks_.push_back(sink); }
+
+void FrameDispatcher::start() {
+  if (!worker_.joinable()) worker_ = std::thread([this] { run(); });
+}
+
+void FrameDispatcher::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (worker_.joinable()) worker_.join();
+}
+
+bool FrameDispatcher::tryPush(const CameraId& camera, AccessUnitPtr unit) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= capacity_ || stopping_) return false;
+    queue_.push_back({camera, std::move(unit)});
+  }
+  wake_.notify_one();
+  return true;
+}
+
+size_t FrameDispatcher::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void FrameDispatcher::run() {
+  std::deque<Entry> batch;
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      batch.swap(queue_);
+    }
+    // Deliver outside the lock so that streaming threads are never held up by a sink.
+    for (const auto& entry : batch)
+      for (FrameSink* sink : sinks_) sink->onAccessUnit(entry.camera, entry.unit);
+    batch.clear();
+  }
+}
+
+}  // namespace vcgate::media

@@ -1,0 +1,66 @@
+// FrameDispatcher: the one hand-over point between the cameras' streaming
+// threads and everything that consumes access units (pre-alarm buffer,
+// publisher, recorder). Streaming threads call tryPush(), which never blocks:
+// a full queue refuses the unit and the camera then skips to its next keyframe,
+// so a slow consumer costs frames, never a stalled camera.
+// One worker thread delivers to the sinks in order; sinks run on that thread.
+// Sinks are added before start(); stop() delivers what is queued, then joins.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/media/access_unit.h"
+
+namespace vcgate::media {
+
+using CameraId = std::shared_ptr<const std::string>;
+
+class FrameSink {
+ public:
+  virtual ~FrameSink() = default;
+  // Worker thread. Must not block for long: it holds up every camera's frames.
+  virtual void onAccessUnit(const CameraId& camera, const AccessUnitPtr& unit) = 0;
+};
+
+class FrameDispatcher {
+ public:
+  explicit FrameDispatcher(size_t capacity = 4096);
+  ~FrameDispatcher();
+  FrameDispatcher(const FrameDispatcher&) = delete;
+  FrameDispatcher& operator=(const FrameDispatcher&) = delete;
+
+  void addSink(FrameSink* sink);  // before start()
+  void start();
+  // Delivers everything already queued, then stops the worker. Idempotent.
+  void stop();
+
+  // Any thread; false when the queue is full (the unit is not taken).
+  bool tryPush(const CameraId& camera, AccessUnitPtr unit);
+
+  size_t queued() const;
+  size_t capacity() const { return capacity_; }
+
+ private:
+  struct Entry {
+    CameraId camera;
+    AccessUnitPtr unit;
+  };
+  void run();
+
+  const size_t capacity_;
+  std::vector<FrameSink*> sinks_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Entry> queue_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace vcgate::media
