@@ -34,7 +34,7 @@ struct ReconnectConfig {
 struct CameraConfig {
   std::string id;                 // required; [A-Za-z0-9_-], unique
   std::string name;               // defaults to id
-  std::string uri;                // required; rtsp://, file://, test://
+  std::string uri;                // required; rtsp://, rtsps://, file:// (stored absolute), test://
   std::string sub_uri;            // optional sub-stream (analytics), same schemes
   bool enabled = true;
   Transport transport = Transport::kTcp;
@@ -84,7 +84,8 @@ struct Diagnostic {
   int line = 0;    // 1-based; 0 when unknown
   int column = 0;  // 1-based; 0 when unknown
   std::string message;
-  // "FILE:LINE:COLUMN: error: MESSAGE"
+  // "FILE:LINE:COLUMN: error: MESSAGE"; like a compiler, an unknown column is
+  // left out ("FILE:LINE: error: ...") and so is an unknown line ("FILE: error: ...").
   std::string format() const;
 };
 
@@ -94,9 +95,12 @@ struct LoadResult {
   bool ok() const { return config.has_value(); }
 };
 
-// Reads and validates a config file, reporting every problem at once.
+// Reads and validates a config file, reporting every problem at once. An
+// unreadable file is one diagnostic with line 0. Never throws. Any thread.
 LoadResult loadConfigFile(const std::string& path);
-// Same, from text in memory; `path` is only used in messages.
+// Same, from text in memory; `path` is used in messages and as the directory
+// that relative file:// URIs are resolved against (file://clips/a.mp4 next to
+// /etc/vcgate/site.yaml becomes file:///etc/vcgate/clips/a.mp4).
 LoadResult loadConfigText(const std::string& text, const std::string& path);
 
 }  // namespace vcgate::config

@@ -1,1 +1,423 @@
-// Replaced by the config loader.
+// Reads the YAML config into Config. The schema lives here as tables of
+// Fields, one per mapping; yaml_schema.h does the walking and the typed
+// reading. Every key, default and range below is documented once in
+// docs/configuration.md: change both together.
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "gateway/config/config.h"
+#include "gateway/config/yaml_schema.h"
+#include "gateway/core/synthetic_spec.h"
+#include "gateway/core/uri.h"
+
+namespace vcgate::config {
+namespace {
+
+// Ranges, inclusive. Outside them a camera either cannot work (a 10 ms
+// connect timeout) or would hold resources the box does not have.
+constexpr int64_t kMaxStatsIntervalS = 86'400;
+constexpr int64_t kMaxLatencyMs = 10'000;
+constexpr int64_t kMinTimeoutMs = 500;
+constexpr int64_t kMaxTimeoutMs = 600'000;
+constexpr double kMaxPreRollS = 300;
+constexpr uint64_t kMinBufferBytes = 64ull << 10;
+constexpr uint64_t kMaxBufferBytes = 4ull << 30;
+constexpr int64_t kMinReconnectMs = 50;
+constexpr int64_t kMaxReconnectInitialMs = 600'000;
+constexpr int64_t kMaxReconnectMaxMs = 3'600'000;
+constexpr int64_t kMaxStableMs = 86'400'000;
+constexpr size_t kMaxIdLength = 64;
+// sun_path is 108 bytes on Linux, one of them the terminating NUL; ZeroMQ
+// fails a longer ipc:// path only when it binds, so say it here.
+constexpr size_t kMaxIpcPath = 107;
+
+constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};  // core::parseLogLevel
+constexpr std::string_view kTransports[] = {"tcp", "udp"};
+constexpr std::string_view kPublishSchemes[] = {"tcp", "ipc", "inproc"};
+constexpr std::string_view kControlSchemes[] = {"tcp", "ipc"};
+
+template <class T, class U>
+void assign(T& out, const std::optional<U>& value) {
+  if (value) out = T(*value);
+}
+
+bool validId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxIdLength) return false;
+  return std::all_of(id.begin(), id.end(), [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; });
+}
+
+// The value of `key` in a mapping, without yaml-cpp's operator[] (which on a
+// non-const node inserts the key, and on a missing one returns a node that
+// throws when looked at).
+std::optional<YAML::Node> findKey(const YAML::Node& map, std::string_view key) {
+  if (!map.IsMap()) return std::nullopt;
+  for (auto it = map.begin(); it != map.end(); ++it)
+    if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
+  return std::nullopt;
+}
+
+class Loader {
+ public:
+  Loader(const std::string& path, Diagnostics& diag) : diag_(diag) {
+    // Relative file:// URIs are relative to the config file, not to wherever
+    // the daemon happened to be started.
+    std::error_code ec;
+    const auto absolute = std::filesystem::absolute(path.empty() ? "." : path, ec);
+    base_dir_ = ec ? std::filesystem::current_path(ec) : absolute.parent_path();
+  }
+
+  void read(const YAML::Node& root, Config& config) {
+    // camera_defaults must be known before any camera is read, wherever it
+    // stands in the file, so both are read after the walk.
+    std::optional<Entry> defaults_entry;
+    std::optional<Entry> cameras_entry;
+    const Field fields[] = {
+        {"site", [&](const Entry& e) { readSite(e, config.site); }, true,
+         "add a 'site:' section with at least 'id: SITE-ID'"},
+        {"logging", [&](const Entry& e) { readLogging(e, config.logging); }},
+        {"bus", [&](const Entry& e) { readBus(e, config.bus); }},
+        {"storage", [&](const Entry& e) { readStorage(e, config.storage); }},
+        {"camera_defaults", [&](const Entry& e) { defaults_entry = e; }},
+        {"cameras", [&](const Entry& e) { cameras_entry = e; }, true,
+         "add a 'cameras:' list with at least one camera (id and uri)"},
+    };
+    walkMapping(root, {1, 1}, fields, "", "the config file", diag_);
+
+    CameraConfig defaults;
+    if (defaults_entry) readCameraDefaults(*defaults_entry, defaults);
+    if (cameras_entry) readCameras(*cameras_entry, defaults, config.cameras);
+  }
+
+ private:
+  void readSite(const Entry& e, SiteConfig& site) {
+    const Field fields[] = {
+        {"id", [&](const Entry& v) { assign(site.id, readId(v)); }, true, "add 'id: SITE-ID' (letters, digits, _ and -)"},
+        {"name", [&](const Entry& v) { assign(site.name, readString(v, diag_)); }},
+        {"location", [&](const Entry& v) { assign(site.location, readString(v, diag_)); }},
+    };
+    walkMapping(e.value, e.keyAt(), fields, "site.", "site", diag_);
+    if (site.name.empty()) site.name = site.id;
+  }
+
+  void readLogging(const Entry& e, LoggingConfig& logging) {
+    const Field fields[] = {
+        {"level", [&](const Entry& v) { assign(logging.level, readChoice(v, kLogLevels, diag_)); }},
+        {"stats_interval_s",
+         [&](const Entry& v) { assign(logging.stats_interval, readInteger(v, 0, kMaxStatsIntervalS, diag_)); }},
+    };
+    walkMapping(e.value, e.keyAt(), fields, "logging.", "logging", diag_);
+  }
+
+  void readBus(const Entry& e, BusConfig& bus) {
+    const Field fields[] = {
+        {"publish", [&](const Entry& v) { readPublish(v, bus.publish); }},
+        {"control", [&](const Entry& v) { assign(bus.control, readEndpoint(v, kControlSchemes)); }},
+    };
+    walkMapping(e.value, e.keyAt(), fields, "bus.", "bus", diag_);
+  }
+
+  // One endpoint or a list of them: a PUB socket can bind several.
+  void readPublish(const Entry& e, std::vector<std::string>& publish) {
+    if (!e.value.IsSequence()) {
+      if (auto endpoint = readEndpoint(e, kPublishSchemes)) publish = {*endpoint};
+      return;
+    }
+    if (e.value.size() == 0) {
+      diag_.error(e.at(), fmt::format("{} is an empty list: give at least one endpoint, e.g. tcp://0.0.0.0:5556",
+                                      e.name));
+      return;
+    }
+    std::vector<std::string> endpoints;
+    for (const auto& item : e.value)
+      if (auto endpoint = readEndpoint(Entry{e.key, item, e.name}, kPublishSchemes)) endpoints.push_back(*endpoint);
+    if (endpoints.size() == e.value.size()) publish = std::move(endpoints);
+  }
+
+  std::optional<std::string> readEndpoint(const Entry& e, std::span<const std::string_view> schemes) {
+    auto text = readString(e, diag_);
+    if (!text) return std::nullopt;
+    const auto fail = [&](std::string_view why) {
+      diag_.error(e.at(), fmt::format("{} '{}' {}", e.name, core::redactUri(*text), why));
+      return std::nullopt;
+    };
+    std::string forms;
+    for (const auto scheme : schemes) {
+      if (!forms.empty()) forms += ", ";
+      forms += scheme == "tcp" ? "tcp://HOST:PORT" : scheme == "ipc" ? "ipc://PATH" : "inproc://NAME";
+    }
+    const auto sep = text->find("://");
+    if (sep == std::string::npos) return fail(fmt::format("is not an endpoint: write {}", forms));
+    const std::string scheme = text->substr(0, sep);
+    const std::string rest = text->substr(sep + 3);
+    if (std::find(schemes.begin(), schemes.end(), scheme) == schemes.end())
+      return fail(fmt::format("has an unsupported transport '{}': write {}", scheme, forms));
+    if (rest.empty()) return fail("has nothing after '://'");
+    if (scheme == "tcp") {
+      const auto colon = rest.rfind(':');
+      if (colon == std::string::npos || colon == 0) return fail("needs a host and a port: tcp://HOST:PORT");
+      const std::string port = rest.substr(colon + 1);
+      int value = 0;
+      const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+      // '*' lets the system pick a port: handy in tests, useless for a platform.
+      if (port != "*" && (ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535))
+        return fail(fmt::format("has an invalid port '{}' (must be 1-65535)", port));
+    } else if (scheme == "ipc" && rest.size() > kMaxIpcPath) {
+      return fail(fmt::format("has a path longer than {} characters, which Linux cannot bind", kMaxIpcPath));
+    }
+    return text;
+  }
+
+  void readStorage(const Entry& e, StorageConfig& storage) {
+    const Field fields[] = {
+        {"state_dir", [&](const Entry& v) { assign(storage.state_dir, readAbsolutePath(v)); }},
+        {"evidence_dir", [&](const Entry& v) { assign(storage.evidence_dir, readAbsolutePath(v)); }},
+    };
+    walkMapping(e.value, e.keyAt(), fields, "storage.", "storage", diag_);
+  }
+
+  std::optional<std::string> readAbsolutePath(const Entry& e) {
+    auto text = readString(e, diag_);
+    if (!text) return std::nullopt;
+    if (!text->starts_with('/')) {
+      // The daemon's working directory is '/' under systemd: a relative path
+      // would land somewhere nobody looks.
+      diag_.error(e.at(), fmt::format("{} must be an absolute path (starting with '/'), got '{}'", e.name, *text));
+      return std::nullopt;
+    }
+    return text;
+  }
+
+  std::optional<std::string> readId(const Entry& e) {
+    auto text = readString(e, diag_);
+    if (!text) return std::nullopt;
+    if (!validId(*text)) {
+      diag_.error(e.at(), fmt::format("{} '{}' may only contain letters, digits, '_' and '-' (1 to {} characters)",
+                                      e.name, *text, kMaxIdLength));
+      return std::nullopt;
+    }
+    return text;
+  }
+
+  // What camera_defaults and a camera share: everything but identity and URIs.
+  std::vector<Field> optionFields(CameraConfig& cam, const std::string& where) {
+    return {
+        {"enabled", [&](const Entry& v) { assign(cam.enabled, readBool(v, diag_)); }},
+        {"transport",
+         [&](const Entry& v) {
+           if (auto t = readChoice(v, kTransports, diag_)) cam.transport = *t == "udp" ? Transport::kUdp : Transport::kTcp;
+         }},
+        {"latency_ms", [&](const Entry& v) { assign(cam.latency, readInteger(v, 0, kMaxLatencyMs, diag_)); }},
+        {"connect_timeout_ms",
+         [&](const Entry& v) { assign(cam.connect_timeout, readInteger(v, kMinTimeoutMs, kMaxTimeoutMs, diag_)); }},
+        {"stall_timeout_ms",
+         [&](const Entry& v) { assign(cam.stall_timeout, readInteger(v, kMinTimeoutMs, kMaxTimeoutMs, diag_)); }},
+        {"loop", [&](const Entry& v) { assign(cam.loop, readBool(v, diag_)); }},
+        {"buffering", [&, where](const Entry& v) { readBuffering(v, where, cam.buffering); }},
+        {"reconnect", [&, where](const Entry& v) { readReconnect(v, where, cam.reconnect); }},
+    };
+  }
+
+  void readBuffering(const Entry& e, const std::string& where, BufferConfig& buffering) {
+    const Field fields[] = {
+        {"pre_roll_s", [&](const Entry& v) { assign(buffering.pre_roll_s, readNumber(v, 0, kMaxPreRollS, diag_)); }},
+        {"max_bytes",
+         [&](const Entry& v) { assign(buffering.max_bytes, readByteSize(v, kMinBufferBytes, kMaxBufferBytes, diag_)); }},
+    };
+    walkMapping(e.value, e.keyAt(), fields, "buffering.", "'buffering' of " + where, diag_);
+  }
+
+  // Applied on top of what camera_defaults said, so max >= initial is checked
+  // on the merged values, and only where this mapping touches one of them:
+  // a mistake in camera_defaults is reported there, not once per camera.
+  void readReconnect(const Entry& e, const std::string& where, ReconnectConfig& reconnect) {
+    std::optional<Location> initial_at;
+    std::optional<Location> max_at;
+    const Field fields[] = {
+        {"initial_ms",
+         [&](const Entry& v) {
+           if (auto ms = readInteger(v, kMinReconnectMs, kMaxReconnectInitialMs, diag_)) {
+             reconnect.initial = std::chrono::milliseconds(*ms);
+             initial_at = v.at();
+           }
+         }},
+        {"max_ms",
+         [&](const Entry& v) {
+           if (auto ms = readInteger(v, kMinReconnectMs, kMaxReconnectMaxMs, diag_)) {
+             reconnect.max = std::chrono::milliseconds(*ms);
+             max_at = v.at();
+           }
+         }},
+        {"stable_ms", [&](const Entry& v) { assign(reconnect.stable, readInteger(v, 0, kMaxStableMs, diag_)); }},
+    };
+    walkMapping(e.value, e.keyAt(), fields, "reconnect.", "'reconnect' of " + where, diag_);
+    if ((initial_at || max_at) && reconnect.max < reconnect.initial) {
+      diag_.error(max_at ? *max_at : *initial_at,
+                  fmt::format("reconnect.max_ms ({}) is less than reconnect.initial_ms ({}) in {}: the backoff "
+                              "starts at initial_ms and grows up to max_ms, so max_ms must be at least initial_ms",
+                              reconnect.max.count(), reconnect.initial.count(), where));
+    }
+  }
+
+  void readCameraDefaults(const Entry& e, CameraConfig& defaults) {
+    const std::string where = "camera_defaults";
+    std::vector<Field> fields = optionFields(defaults, where);
+    for (const std::string_view key : {"id", "name", "uri", "sub_uri"}) {
+      fields.push_back({key, [this, key](const Entry& v) {
+                          diag_.error(v.keyAt(), fmt::format("'{}' cannot be set in camera_defaults: each camera "
+                                                             "needs its own; move it to the camera",
+                                                             key));
+                        }});
+    }
+    walkMapping(e.value, e.keyAt(), fields, "", where, diag_);
+  }
+
+  void readCameras(const Entry& e, const CameraConfig& defaults, std::vector<CameraConfig>& cameras) {
+    if (e.value.IsNull() || (e.value.IsSequence() && e.value.size() == 0)) {
+      diag_.error(e.keyAt(), "cameras is empty: list at least one camera, e.g. '- id: cam-1' and 'uri: rtsp://...'");
+      return;
+    }
+    if (!e.value.IsSequence()) {
+      diag_.error(e.at(), fmt::format("cameras must be a list (one '- id: ...' entry per camera), got {}",
+                                      describe(e.value)));
+      return;
+    }
+    std::map<std::string, int> first_line;  // camera id -> line where it was first used
+    int index = 0;
+    for (const auto& item : e.value) {
+      ++index;
+      CameraConfig cam = defaults;
+      std::string where = fmt::format("camera {}", index);
+      if (const auto id = findKey(item, "id"); id && id->IsScalar()) where += fmt::format(" ('{}')", id->Scalar());
+
+      std::vector<Field> fields = optionFields(cam, where);
+      fields.push_back({"id",
+                        [&](const Entry& v) {
+                          const auto id = readId(v);
+                          if (!id) return;
+                          cam.id = *id;
+                          const auto [it, fresh] = first_line.emplace(*id, v.at().line);
+                          if (!fresh)
+                            diag_.error(v.at(), fmt::format("camera id '{}' is already used by the camera on line {}: "
+                                                            "camera ids must be unique",
+                                                            *id, it->second));
+                        },
+                        true, "give each camera a unique id, e.g. 'id: hall-a-1'"});
+      fields.push_back({"name", [&](const Entry& v) { assign(cam.name, readString(v, diag_)); }});
+      fields.push_back({"uri", [&](const Entry& v) { assign(cam.uri, readCameraUri(v)); }, true,
+                        "add the camera's stream address, e.g. 'uri: rtsp://192.0.2.10:554/stream1'"});
+      fields.push_back({"sub_uri", [&](const Entry& v) { assign(cam.sub_uri, readCameraUri(v)); }});
+
+      const Location at = locationOf(item);
+      if (!walkMapping(item, at.line ? at : e.keyAt(), fields, "", where, diag_)) continue;
+      if (cam.name.empty()) cam.name = cam.id;
+      cameras.push_back(std::move(cam));
+    }
+  }
+
+  // Validates a camera URI and returns what ingest should open: file:// paths
+  // come back absolute. Every URI quoted in a message is redacted.
+  std::optional<std::string> readCameraUri(const Entry& e) {
+    auto text = readString(e, diag_);
+    if (!text) return std::nullopt;
+    const std::string shown = core::redactUri(*text);
+    const auto fail = [&](const std::string& why) {
+      diag_.error(e.at(), core::redactText(fmt::format("{} '{}' {}", e.name, shown, why)));
+      return std::nullopt;
+    };
+
+    const auto uri = core::parseUri(*text);
+    if (!uri) return fail("is not valid: " + uri.error().message);
+    if (uri->scheme == "rtsp" || uri->scheme == "rtsps") {
+      if (uri->host.empty()) return fail(fmt::format("has no host: write {}://HOST[:PORT]/PATH", uri->scheme));
+      return text;
+    }
+    if (uri->scheme == "test") {
+      if (auto spec = core::parseSyntheticUri(*text); !spec) return fail("is not valid: " + spec.error().message);
+      return text;
+    }
+    if (uri->scheme == "file") {
+      // file:///abs/path, or file://some/path relative to the config file.
+      const std::string path = text->substr(text->find("://") + 3);
+      if (path.empty())
+        return fail("has no path: write file:///ABSOLUTE/PATH or file://PATH/RELATIVE/TO/THIS/CONFIG");
+      const std::filesystem::path resolved =
+          path.starts_with('/') ? std::filesystem::path(path) : (base_dir_ / path).lexically_normal();
+      return "file://" + resolved.string();
+    }
+    return fail(fmt::format("has an unsupported scheme '{}': use rtsp://, rtsps://, file:// or test://", uri->scheme));
+  }
+
+  Diagnostics& diag_;
+  std::filesystem::path base_dir_;
+};
+
+}  // namespace
+
+std::string Diagnostic::format() const {
+  // Like a compiler, leave out what is unknown, so editors still jump to it.
+  if (line <= 0) return fmt::format("{}: error: {}", file, message);
+  if (column <= 0) return fmt::format("{}:{}: error: {}", file, line, message);
+  return fmt::format("{}:{}:{}: error: {}", file, line, column, message);
+}
+
+LoadResult loadConfigText(const std::string& text, const std::string& path) {
+  Diagnostics diag(path);
+  LoadResult result;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    diag.error(locationOf(e.mark), fmt::format("YAML syntax error: {} (check the indentation and quotes here or on "
+                                               "the line above)",
+                                               e.msg));
+    result.diagnostics = diag.take();
+    return result;
+  } catch (const std::exception& e) {
+    diag.error({}, fmt::format("cannot parse the config: {}", e.what()));
+    result.diagnostics = diag.take();
+    return result;
+  }
+
+  Config config;
+  config.source_path = path;
+  try {
+    Loader(path, diag).read(root, config);
+  } catch (const std::exception& e) {
+    // A yaml-cpp corner we did not foresee: a config error, not a crash.
+    diag.error({}, fmt::format("cannot read the config: {}", core::redactText(e.what())));
+  }
+  if (diag.empty()) result.config = std::move(config);
+  result.diagnostics = diag.take();
+  return result;
+}
+
+LoadResult loadConfigFile(const std::string& path) {
+  std::string text;
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  int error = file ? 0 : errno;
+  if (file) {
+    char buffer[8192];
+    size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+    if (std::ferror(file)) error = errno ? errno : EIO;  // EISDIR when path is a directory
+    std::fclose(file);
+  }
+  if (error) {
+    LoadResult result;
+    result.diagnostics.push_back(
+        Diagnostic{path, 0, 0, fmt::format("cannot read the config file: {}", std::strerror(error))});
+    return result;
+  }
+  return loadConfigText(text, path);
+}
+
+}  // namespace vcgate::config
