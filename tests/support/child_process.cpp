@@ -29,7 +29,8 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
 
 ChildProcess::~ChildProcess() { kill(); }
 
-bool ChildProcess::start(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
+bool ChildProcess::start(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
+                         bool merge_stderr) {
   int in_pipe[2], out_pipe[2];
   if (pipe2(in_pipe, O_CLOEXEC) != 0) return false;
   if (pipe2(out_pipe, O_CLOEXEC) != 0) return false;
@@ -40,6 +41,7 @@ bool ChildProcess::start(const std::vector<std::string>& argv, const std::vector
   if (pid == 0) {
     dup2(in_pipe[0], STDIN_FILENO);
     dup2(out_pipe[1], STDOUT_FILENO);
+    if (merge_stderr) dup2(out_pipe[1], STDERR_FILENO);
     for (const auto& kv : extra_env) putenv(const_cast<char*>(kv.c_str()));
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

@@ -23,7 +23,9 @@ class ChildProcess {
   ~ChildProcess();
 
   // Starts argv[0] (a path) with the given arguments. False if it could not start.
-  bool start(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {});
+  // With merge_stderr the child's stderr (where daemons log) is read as lines too.
+  bool start(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {},
+             bool merge_stderr = false);
 
   // The next line from the child's stdout, without the newline; nullopt on EOF or timeout.
   std::optional<std::string> readLine(std::chrono::milliseconds timeout);
