@@ -56,7 +56,21 @@ struct SiteConfig {
 
 struct BusConfig {
   std::vector<std::string> publish{"tcp://127.0.0.1:5556"};   // bus.publish: PUB endpoints to bind
-  std::string control = "ipc:///run/vcgate/control.sock";    // bus.control: local control socket
+  std::string control = "ipc:///run/vcgate/control.sock";    // bus.control: local control socket (vcgatectl)
+  std::vector<std::string> commands;                         // bus.commands: platform request endpoints; none by default
+  std::chrono::milliseconds heartbeat{1000};                 // bus.heartbeat_s
+  int send_hwm = 1000;                                       // bus.send_hwm: messages queued per subscriber
+};
+
+struct VideoLossConfig {
+  bool enabled = true;                       // alarms.video_loss.enabled
+  int level = 2;                             // alarms.video_loss.level
+  std::chrono::milliseconds after{10'000};   // alarms.video_loss.after_s
+};
+
+struct AlarmsConfig {
+  double post_roll_s = 10.0;   // alarms.post_roll_s: video published after an alarm clears
+  VideoLossConfig video_loss;
 };
 
 struct StorageConfig {
@@ -75,6 +89,7 @@ struct Config {
   LoggingConfig logging;
   BusConfig bus;
   StorageConfig storage;
+  AlarmsConfig alarms;
   std::vector<CameraConfig> cameras;
 };
 

@@ -36,6 +36,13 @@ constexpr int64_t kMaxReconnectInitialMs = 600'000;
 constexpr int64_t kMaxReconnectMaxMs = 3'600'000;
 constexpr int64_t kMaxStableMs = 86'400'000;
 constexpr size_t kMaxIdLength = 64;
+constexpr double kMinHeartbeatS = 0.1;
+constexpr double kMaxHeartbeatS = 60;
+constexpr int64_t kMinSendHwm = 10;
+constexpr int64_t kMaxSendHwm = 1'000'000;
+constexpr double kMaxPostRollS = 300;
+constexpr double kMinVideoLossS = 1;
+constexpr double kMaxVideoLossS = 3600;
 // sun_path is 108 bytes on Linux, one of them the terminating NUL; ZeroMQ
 // fails a longer ipc:// path only when it binds, so say it here.
 constexpr size_t kMaxIpcPath = 107;
@@ -86,6 +93,7 @@ class Loader {
         {"logging", [&](const Entry& e) { readLogging(e, config.logging); }},
         {"bus", [&](const Entry& e) { readBus(e, config.bus); }},
         {"storage", [&](const Entry& e) { readStorage(e, config.storage); }},
+        {"alarms", [&](const Entry& e) { readAlarms(e, config.alarms); }},
         {"camera_defaults", [&](const Entry& e) { defaults_entry = e; }},
         {"cameras", [&](const Entry& e) { cameras_entry = e; }, true,
          "add a 'cameras:' list with at least one camera (id and uri)"},
@@ -121,8 +129,48 @@ class Loader {
     const Field fields[] = {
         {"publish", [&](const Entry& v) { readPublish(v, bus.publish); }},
         {"control", [&](const Entry& v) { assign(bus.control, readEndpoint(v, kControlSchemes)); }},
+        {"commands", [&](const Entry& v) { readEndpointList(v, kControlSchemes, bus.commands); }},
+        {"heartbeat_s",
+         [&](const Entry& v) {
+           if (auto s = readNumber(v, kMinHeartbeatS, kMaxHeartbeatS, diag_))
+             bus.heartbeat = std::chrono::milliseconds(static_cast<int64_t>(*s * 1000));
+         }},
+        {"send_hwm", [&](const Entry& v) { assign(bus.send_hwm, readInteger(v, kMinSendHwm, kMaxSendHwm, diag_)); }},
     };
     walkMapping(e.value, e.keyAt(), fields, "bus.", "bus", diag_);
+  }
+
+  void readAlarms(const Entry& e, AlarmsConfig& alarms) {
+    const Field fields[] = {
+        {"post_roll_s", [&](const Entry& v) { assign(alarms.post_roll_s, readNumber(v, 0, kMaxPostRollS, diag_)); }},
+        {"video_loss", [&](const Entry& v) { readVideoLoss(v, alarms.video_loss); }},
+    };
+    walkMapping(e.value, e.keyAt(), fields, "alarms.", "alarms", diag_);
+  }
+
+  void readVideoLoss(const Entry& e, VideoLossConfig& loss) {
+    const Field fields[] = {
+        {"enabled", [&](const Entry& v) { assign(loss.enabled, readBool(v, diag_)); }},
+        {"level", [&](const Entry& v) { assign(loss.level, readInteger(v, 1, 3, diag_)); }},
+        {"after_s",
+         [&](const Entry& v) {
+           if (auto s = readNumber(v, kMinVideoLossS, kMaxVideoLossS, diag_))
+             loss.after = std::chrono::milliseconds(static_cast<int64_t>(*s * 1000));
+         }},
+    };
+    walkMapping(e.value, e.keyAt(), fields, "alarms.video_loss.", "alarms.video_loss", diag_);
+  }
+
+  // bus.commands: one endpoint, or a list; an empty list means "no platform commands".
+  void readEndpointList(const Entry& e, std::span<const std::string_view> schemes, std::vector<std::string>& out) {
+    if (!e.value.IsSequence()) {
+      if (auto endpoint = readEndpoint(e, schemes)) out = {*endpoint};
+      return;
+    }
+    std::vector<std::string> endpoints;
+    for (const auto& item : e.value)
+      if (auto endpoint = readEndpoint(Entry{e.key, item, e.name}, schemes)) endpoints.push_back(*endpoint);
+    if (endpoints.size() == e.value.size()) out = std::move(endpoints);
   }
 
   // One endpoint or a list of them: a PUB socket can bind several.

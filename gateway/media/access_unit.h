@@ -29,6 +29,9 @@ struct AccessUnit {
   int height = 0;
   // Counts connections of this camera: a change means a discontinuity.
   uint32_t session = 0;
+  // Process-wide ingest order: strictly increasing per camera, across
+  // reconnects and reloads, so consumers can tell "already seen" cheaply.
+  uint64_t index = 0;
   std::vector<uint8_t> data;
 };
 

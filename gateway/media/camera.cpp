@@ -17,6 +17,8 @@ core::BackoffPolicy policyOf(const config::ReconnectConfig& reconnect) {
 
 double seconds(core::Duration d) { return std::chrono::duration<double>(d).count(); }
 
+std::atomic<uint64_t> next_unit_index{1};
+
 }  // namespace
 
 Camera::Camera(config::CameraConfig config, FrameDispatcher& dispatcher, PipelineReaper& reaper,
@@ -159,6 +161,7 @@ void Camera::onAccessUnit(AccessUnit&& unit) {
   last_dts_ = unit.dts_ns;
   last_capture_us_ = unit.capture_us;
   unit.session = session_;
+  unit.index = next_unit_index.fetch_add(1, std::memory_order_relaxed);
 
   if (!dispatcher_.tryPush(id_, std::make_shared<const AccessUnit>(std::move(unit)))) {
     stats_.onDropped();

@@ -24,16 +24,26 @@ void FrameDispatcher::stop() {
 bool FrameDispatcher::tryPush(const CameraId& camera, AccessUnitPtr unit) {
   {
     std::lock_guard lock(mutex_);
-    if (queue_.size() >= capacity_ || stopping_) return false;
-    queue_.push_back({camera, std::move(unit)});
+    if (frames_queued_ >= capacity_ || stopping_) return false;
+    queue_.push_back({camera, std::move(unit), {}});
+    ++frames_queued_;
   }
   wake_.notify_one();
   return true;
 }
 
+void FrameDispatcher::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    queue_.push_back({nullptr, nullptr, std::move(task)});
+  }
+  wake_.notify_one();
+}
+
 size_t FrameDispatcher::queued() const {
   std::lock_guard lock(mutex_);
-  return queue_.size();
+  return frames_queued_;
 }
 
 void FrameDispatcher::run() {
@@ -44,10 +54,16 @@ void FrameDispatcher::run() {
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
       batch.swap(queue_);
+      frames_queued_ = 0;
     }
     // Deliver outside the lock so that streaming threads are never held up by a sink.
-    for (const auto& entry : batch)
+    for (const auto& entry : batch) {
+      if (entry.task) {
+        entry.task();
+        continue;
+      }
       for (FrameSink* sink : sinks_) sink->onAccessUnit(entry.camera, entry.unit);
+    }
     batch.clear();
   }
 }

@@ -4,12 +4,16 @@
 // a full queue refuses the unit and the camera then skips to its next keyframe,
 // so a slow consumer costs frames, never a stalled camera.
 // One worker thread delivers to the sinks in order; sinks run on that thread.
+// post() runs a task on that same thread, so that state owned by a sink (a
+// ZeroMQ socket, the pre-alarm buffers) is only ever touched by one thread.
+// Tasks are never dropped and run before frames queued after them.
 // Sinks are added before start(); stop() delivers what is queued, then joins.
 #pragma once
 
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,14 +47,18 @@ class FrameDispatcher {
 
   // Any thread; false when the queue is full (the unit is not taken).
   bool tryPush(const CameraId& camera, AccessUnitPtr unit);
+  // Any thread; runs `task` on the worker thread. Ignored after stop().
+  void post(std::function<void()> task);
 
   size_t queued() const;
   size_t capacity() const { return capacity_; }
 
  private:
+  // A frame for the sinks, or a task when `task` is set.
   struct Entry {
     CameraId camera;
     AccessUnitPtr unit;
+    std::function<void()> task;
   };
   void run();
 
@@ -59,6 +67,7 @@ class FrameDispatcher {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Entry> queue_;
+  size_t frames_queued_ = 0;  // entries of queue_ that are frames: only they count against capacity
   bool stopping_ = false;
   std::thread worker_;
 };
