@@ -11,6 +11,9 @@ namespace vcgate::core {
 
 struct Error {
   std::string message;
+  // A stable machine-readable reason where callers need to tell failures apart
+  // (for example "unknown_camera" in a command reply); empty otherwise.
+  std::string code = {};
 };
 
 template <class T>
@@ -51,5 +54,8 @@ class [[nodiscard]] Result<void> {
 };
 
 inline Error makeError(std::string message) { return Error{std::move(message)}; }
+inline Error makeCodedError(std::string code, std::string message) {
+  return Error{std::move(message), std::move(code)};
+}
 
 }  // namespace vcgate::core
