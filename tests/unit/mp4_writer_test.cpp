@@ -1,0 +1,332 @@
+// Mp4Writer and verifyPlayable with real encoder output: H.264 and H.265
+// clips written without transcoding decode from their first frame; a file
+// cut after its first fragment still plays what it holds; file-system
+// failures name the file and the reason.
+#include "gateway/evidence/mp4_writer.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/encoded_units.h"
+#include "tests/support/temp_dir.h"
+
+namespace vcgate::evidence {
+namespace {
+
+using core::VideoCodec;
+using testing::EncodedUnit;
+using testing::encodeUnits;
+using testing::TempDir;
+
+constexpr int kGop = 10;
+
+Mp4Summary writeClip(const std::string& path, VideoCodec codec, const std::vector<EncodedUnit>& units,
+                     size_t first = 0) {
+  Mp4Writer writer;
+  auto opened = writer.open(path, codec, 320, 240);
+  EXPECT_TRUE(opened.ok()) << (opened ? "" : opened.error().message);
+  for (size_t i = first; i < units.size(); ++i) {
+    auto written = writer.write(units[i].data, units[i].pts_ns, units[i].dts_ns, units[i].keyframe);
+    EXPECT_TRUE(written.ok()) << (written ? "" : written.error().message);
+  }
+  auto closed = writer.close();
+  EXPECT_TRUE(closed.ok()) << (closed ? "" : closed.error().message);
+  return closed ? *closed : Mp4Summary{};
+}
+
+std::vector<uint8_t> readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void writeFile(const std::string& path, const std::vector<uint8_t>& bytes, size_t size) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(size));
+}
+
+// Top-level MP4 boxes: (type, offset, size).
+struct Box {
+  std::string type;
+  size_t offset;
+  size_t size;
+};
+std::vector<Box> topLevelBoxes(const std::vector<uint8_t>& file) {
+  std::vector<Box> boxes;
+  for (size_t at = 0; at + 8 <= file.size();) {
+    const size_t size = static_cast<size_t>(file[at]) << 24 | static_cast<size_t>(file[at + 1]) << 16 |
+                        static_cast<size_t>(file[at + 2]) << 8 | file[at + 3];
+    if (size < 8) break;
+    boxes.push_back({std::string(reinterpret_cast<const char*>(&file[at + 4]), 4), at, size});
+    at += size;
+  }
+  return boxes;
+}
+
+class Mp4WriterCodecTest : public ::testing::TestWithParam<VideoCodec> {};
+
+TEST_P(Mp4WriterCodecTest, ClipDecodesFromItsFirstFrame) {
+  const VideoCodec codec = GetParam();
+  const auto units = encodeUnits(codec, 50, kGop);
+  ASSERT_EQ(units.size(), 50u);
+  ASSERT_TRUE(units.front().keyframe);
+  TempDir dir;
+  const std::string path = (dir.path() / "clip.mp4").string();
+  const auto summary = writeClip(path, codec, units);
+  EXPECT_EQ(summary.frames, 50u);
+  EXPECT_EQ(summary.keyframes, 5u);
+  EXPECT_EQ(summary.leading_dropped, 0u);
+  EXPECT_EQ(summary.timestamp_fixes, 0u);
+  EXPECT_NEAR(summary.duration_s, 2.0, 0.05);
+
+  const auto report = verifyPlayable(path);
+  EXPECT_TRUE(report.ok) << report.error;
+  EXPECT_EQ(report.packets, 50);
+  EXPECT_EQ(report.frames_decoded, 50);
+  EXPECT_EQ(report.decode_errors, 0);
+  EXPECT_TRUE(report.starts_with_keyframe);
+  EXPECT_FALSE(report.truncated);
+  EXPECT_EQ(report.codec, codec == VideoCodec::kH264 ? "h264" : "hevc");
+  EXPECT_EQ(report.width, 320);
+  EXPECT_EQ(report.height, 240);
+  EXPECT_NEAR(report.duration_s, 2.0, 0.05);
+}
+
+TEST_P(Mp4WriterCodecTest, DimensionsComeFromTheSpsWhenNotGiven) {
+  const VideoCodec codec = GetParam();
+  const auto units = encodeUnits(codec, 10, kGop, 176, 144);
+  ASSERT_EQ(units.size(), 10u);
+  TempDir dir;
+  const std::string path = (dir.path() / "clip.mp4").string();
+  Mp4Writer writer;
+  ASSERT_TRUE(writer.open(path, codec).ok());
+  for (const auto& u : units) ASSERT_TRUE(writer.write(u.data, u.pts_ns, u.dts_ns, u.keyframe).ok());
+  ASSERT_TRUE(writer.close().ok());
+  const auto report = verifyPlayable(path);
+  EXPECT_TRUE(report.ok) << report.error;
+  EXPECT_EQ(report.width, 176);
+  EXPECT_EQ(report.height, 144);
+}
+
+TEST_P(Mp4WriterCodecTest, LeadingNonKeyframesAreDroppedAndCounted) {
+  const VideoCodec codec = GetParam();
+  const auto units = encodeUnits(codec, 30, kGop);
+  ASSERT_EQ(units.size(), 30u);
+  TempDir dir;
+  const std::string path = (dir.path() / "mid-gop.mp4").string();
+  const auto summary = writeClip(path, codec, units, 3);  // starts 3 frames into the first GOP
+  EXPECT_EQ(summary.leading_dropped, 7u);
+  EXPECT_EQ(summary.frames, 20u);
+  const auto report = verifyPlayable(path);
+  EXPECT_TRUE(report.ok) << report.error;
+  EXPECT_TRUE(report.starts_with_keyframe);
+  EXPECT_EQ(report.frames_decoded, 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(Codecs, Mp4WriterCodecTest, ::testing::Values(VideoCodec::kH264, VideoCodec::kH265),
+                         [](const auto& param_info) { return std::string(core::codecName(param_info.param)); });
+
+// A file cut anywhere after its first fragment (kill -9, power loss) plays
+// every frame of the fragments before the cut and never crashes the reader.
+TEST(Mp4WriterTest, FileCutAfterTheFirstFragmentStillPlays) {
+  const auto units = encodeUnits(VideoCodec::kH264, 60, kGop);
+  ASSERT_EQ(units.size(), 60u);
+  TempDir dir;
+  const std::string path = (dir.path() / "full.mp4").string();
+  writeClip(path, VideoCodec::kH264, units);
+  const auto bytes = readFile(path);
+  const auto boxes = topLevelBoxes(bytes);
+  std::vector<size_t> fragment_ends;  // file offset where each moof+mdat ends
+  for (const auto& b : boxes)
+    if (b.type == "mdat") fragment_ends.push_back(b.offset + b.size);
+  ASSERT_EQ(fragment_ends.size(), 6u) << "one fragment per GOP";
+
+  const std::string cut = (dir.path() / "cut.mp4").string();
+  for (size_t k = 0; k < fragment_ends.size(); ++k) {
+    const int complete_frames = static_cast<int>((k + 1) * kGop);
+    // Exactly at the end of fragment k: everything in it decodes, nothing is damaged.
+    writeFile(cut, bytes, fragment_ends[k]);
+    auto report = verifyPlayable(cut);
+    EXPECT_EQ(report.frames_decoded, complete_frames) << "cut at the end of fragment " << k;
+    EXPECT_EQ(report.decode_errors, 0) << "cut at the end of fragment " << k;
+    EXPECT_TRUE(report.starts_with_keyframe);
+    if (k + 1 == fragment_ends.size()) break;
+    // Inside the next fragment (in its moof, early in its mdat, near its end):
+    // at least the complete fragments still play.
+    const size_t next_end = fragment_ends[k + 1];
+    for (size_t at : {fragment_ends[k] + 20, fragment_ends[k] + (next_end - fragment_ends[k]) / 2, next_end - 7}) {
+      writeFile(cut, bytes, at);
+      report = verifyPlayable(cut);
+      EXPECT_GE(report.frames_decoded, complete_frames) << "cut at byte " << at << " of " << bytes.size();
+      EXPECT_FALSE(report.ok) << "a cut inside a fragment is reported";
+      EXPECT_LE(report.frames_decoded, complete_frames + kGop);
+    }
+  }
+  // Inside the first fragment: what is there plays, and the cut is said, not crashed on.
+  writeFile(cut, bytes, fragment_ends[0] / 2);
+  auto report = verifyPlayable(cut);
+  EXPECT_FALSE(report.ok);
+  EXPECT_TRUE(report.truncated);
+  EXPECT_LT(report.frames_decoded, kGop);
+  EXPECT_NE(report.error.find("cut short"), std::string::npos) << report.error;
+  // Inside the moov: nothing to play.
+  writeFile(cut, bytes, 100);
+  report = verifyPlayable(cut);
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.frames_decoded, 0);
+  EXPECT_NE(report.error.find(cut), std::string::npos) << report.error;
+}
+
+TEST(Mp4WriterTest, BFramesKeepTheirOrderAndDecode) {
+  // Default x264 settings use B-frames: pts differs from dts.
+  testing::initGstreamer();
+  GError* error = nullptr;
+  GstElement* pipeline = gst_parse_launch(
+      "videotestsrc num-buffers=40 ! video/x-raw,format=I420,width=320,height=240,framerate=25/1 ! "
+      "x264enc key-int-max=20 bframes=2 speed-preset=ultrafast ! h264parse config-interval=-1 ! "
+      "video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false",
+      &error);
+  ASSERT_NE(pipeline, nullptr);
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  std::vector<EncodedUnit> units;
+  bool reordered = false;
+  while (GstSample* sample = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 20 * GST_SECOND)) {
+    GstBuffer* buffer = gst_sample_get_buffer(sample);
+    GstMapInfo map;
+    ASSERT_TRUE(gst_buffer_map(buffer, &map, GST_MAP_READ));
+    EncodedUnit u;
+    u.data.assign(map.data, map.data + map.size);
+    u.keyframe = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+    u.pts_ns = static_cast<int64_t>(GST_BUFFER_PTS(buffer));
+    u.dts_ns = static_cast<int64_t>(GST_BUFFER_DTS(buffer));
+    reordered = reordered || u.pts_ns != u.dts_ns;
+    units.push_back(std::move(u));
+    gst_buffer_unmap(buffer, &map);
+    gst_sample_unref(sample);
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+  ASSERT_EQ(units.size(), 40u);
+  ASSERT_TRUE(reordered) << "the encoder produced no B-frames";
+  TempDir dir;
+  const std::string path = (dir.path() / "bframes.mp4").string();
+  const auto summary = writeClip(path, VideoCodec::kH264, units);
+  EXPECT_EQ(summary.timestamp_fixes, 0u);
+  const auto report = verifyPlayable(path);
+  EXPECT_TRUE(report.ok) << report.error;
+  EXPECT_EQ(report.frames_decoded, 40);
+}
+
+// A gateway restart or camera clock jump makes dts go back; the file must
+// still be written (not refused by the muxer) and decode.
+TEST(Mp4WriterTest, DecodeTimeGoingBackIsRepairedAndCounted) {
+  const auto units = encodeUnits(VideoCodec::kH264, 20, kGop);
+  ASSERT_EQ(units.size(), 20u);
+  TempDir dir;
+  const std::string path = (dir.path() / "jump.mp4").string();
+  Mp4Writer writer;
+  ASSERT_TRUE(writer.open(path, VideoCodec::kH264, 320, 240).ok());
+  for (size_t i = 0; i < units.size(); ++i) {
+    // The second GOP restarts its timeline at 0, as after a gateway restart.
+    const int64_t shift = i >= 10 ? units[10].dts_ns : 0;
+    auto written = writer.write(units[i].data, units[i].pts_ns - shift, units[i].dts_ns - shift, units[i].keyframe);
+    ASSERT_TRUE(written.ok()) << written.error().message;
+  }
+  auto summary = writer.close();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->timestamp_fixes, 1u);
+  EXPECT_NEAR(summary->duration_s, 0.8, 0.05);
+  const auto report = verifyPlayable(path);
+  EXPECT_TRUE(report.ok) << report.error;
+  EXPECT_EQ(report.frames_decoded, 20);
+}
+
+TEST(Mp4WriterTest, MissingDirectoryIsAClearError) {
+  TempDir dir;
+  const std::string path = (dir.path() / "no-such-dir" / "clip.mp4").string();
+  Mp4Writer writer;
+  auto opened = writer.open(path, VideoCodec::kH264, 320, 240);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_NE(opened.error().message.find(path), std::string::npos) << opened.error().message;
+  EXPECT_NE(opened.error().message.find("does not exist"), std::string::npos) << opened.error().message;
+  EXPECT_FALSE(writer.isOpen());
+}
+
+TEST(Mp4WriterTest, PermissionDeniedIsAClearError) {
+  TempDir dir;
+  std::string path;
+  if (geteuid() == 0) {
+    // Root ignores file modes; sysfs refuses new files even to root.
+    if (!std::filesystem::is_directory("/sys/kernel")) GTEST_SKIP() << "running as root without /sys";
+    path = "/sys/kernel/vcgate-test.mp4";
+  } else {
+    const auto locked = dir.path() / "locked";
+    std::filesystem::create_directory(locked);
+    ::chmod(locked.c_str(), 0500);
+    path = (locked / "clip.mp4").string();
+  }
+  Mp4Writer writer;
+  auto opened = writer.open(path, VideoCodec::kH264, 320, 240);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_NE(opened.error().message.find(path), std::string::npos) << opened.error().message;
+  EXPECT_NE(opened.error().message.find("permission denied"), std::string::npos) << opened.error().message;
+}
+
+// /dev/full accepts the open and fails every write with ENOSPC, like a full disk.
+TEST(Mp4WriterTest, DiskFullIsAClearErrorAndSticks) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  const auto units = encodeUnits(VideoCodec::kH264, 30, kGop);
+  ASSERT_EQ(units.size(), 30u);
+  Mp4Writer writer;
+  ASSERT_TRUE(writer.open("/dev/full", VideoCodec::kH264, 320, 240).ok());
+  std::string first_error;
+  for (const auto& u : units) {
+    auto written = writer.write(u.data, u.pts_ns, u.dts_ns, u.keyframe);
+    if (!written.ok() && first_error.empty()) first_error = written.error().message;
+  }
+  auto closed = writer.close();
+  ASSERT_FALSE(closed.ok());
+  if (first_error.empty()) first_error = closed.error().message;
+  EXPECT_NE(first_error.find("/dev/full"), std::string::npos) << first_error;
+  EXPECT_NE(first_error.find("disk is full"), std::string::npos) << first_error;
+  EXPECT_FALSE(writer.isOpen());
+}
+
+TEST(Mp4WriterTest, NoKeyframeMeansNoFileAndSaysWhy) {
+  const auto units = encodeUnits(VideoCodec::kH264, 10, kGop);
+  ASSERT_EQ(units.size(), 10u);
+  TempDir dir;
+  const std::string path = (dir.path() / "never.mp4").string();
+  Mp4Writer writer;
+  ASSERT_TRUE(writer.open(path, VideoCodec::kH264, 320, 240).ok());
+  for (size_t i = 1; i < units.size(); ++i)
+    ASSERT_TRUE(writer.write(units[i].data, units[i].pts_ns, units[i].dts_ns, units[i].keyframe).ok());
+  EXPECT_EQ(writer.leadingDropped(), 9u);
+  auto closed = writer.close();
+  ASSERT_FALSE(closed.ok());
+  EXPECT_NE(closed.error().message.find("no keyframe"), std::string::npos) << closed.error().message;
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST(Mp4WriterTest, VerifyPlayableSaysWhatIsWrongWithJunk) {
+  TempDir dir;
+  const std::string junk = dir.write("junk.mp4", std::string(4096, 'x'));
+  auto report = verifyPlayable(junk);
+  EXPECT_FALSE(report.ok);
+  EXPECT_NE(report.error.find(junk), std::string::npos) << report.error;
+  report = verifyPlayable((dir.path() / "absent.mp4").string());
+  EXPECT_FALSE(report.ok);
+  EXPECT_NE(report.error.find("absent.mp4"), std::string::npos) << report.error;
+}
+
+}  // namespace
+}  // namespace vcgate::evidence
