@@ -194,9 +194,8 @@ core::Result<VideoHeader> decodeVideoHeader(std::span<const uint8_t> frame) {
 
 std::string bootIdHex(uint64_t boot_id) { return fmt::format("{:016x}", boot_id); }
 
-std::string encodeAlarmEvent(const AlarmEventMessage& m) {
-  const auto& a = m.event.alarm;
-  json alarm_json = {
+json alarmToJson(const alarm::Alarm& a) {
+  return {
       {"id", a.id.hex()},
       {"source", a.source},
       {"type", a.type},
@@ -212,6 +211,10 @@ std::string encodeAlarmEvent(const AlarmEventMessage& m) {
       {"pre_roll_s", a.pre_roll_s},
       {"post_roll_s", a.post_roll_s},
   };
+}
+
+std::string encodeAlarmEvent(const AlarmEventMessage& m) {
+  json alarm_json = alarmToJson(m.event.alarm);
   json j = {{"v", kProtocolVersion}, {"boot", bootIdHex(m.boot_id)},       {"seq", m.seq},
             {"time_us", m.time_us},  {"site", m.site},                     {"event", eventName(m.event.kind)},
             {"alarm", std::move(alarm_json)}};
@@ -282,7 +285,7 @@ core::Result<AlarmEventMessage> decodeAlarmEvent(std::string_view text) {
   }
 }
 
-std::string encodeStatus(const StatusMessage& m) {
+json statusToJson(const StatusMessage& m) {
   json cameras = json::array();
   for (const auto& c : m.cameras) {
     cameras.push_back({{"id", c.id},
@@ -301,8 +304,10 @@ std::string encodeStatus(const StatusMessage& m) {
             {"time_us", m.time_us},   {"site", m.site},              {"version", m.version},
             {"uptime_s", m.uptime_s}, {"interval_s", m.interval_s},  {"active_alarms", m.active_alarms},
             {"cameras", std::move(cameras)}};
-  return j.dump();
+  return j;
 }
+
+std::string encodeStatus(const StatusMessage& m) { return statusToJson(m).dump(); }
 
 namespace {
 core::Result<StatusMessage> decodeStatusUnchecked(std::string_view text) {

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "gateway/alarm/alarm.h"
 #include "gateway/core/result.h"
 #include "gateway/core/synthetic_spec.h"
@@ -116,5 +118,10 @@ std::string encodeStatus(const StatusMessage& message);
 core::Result<StatusMessage> decodeStatus(std::string_view json);
 
 std::string bootIdHex(uint64_t boot_id);
+
+// The "alarm" object of alarm events and command replies (docs/protocol.md section 4).
+nlohmann::json alarmToJson(const alarm::Alarm& alarm);
+// The heartbeat object (section 5), also the result of the "status" command.
+nlohmann::json statusToJson(const StatusMessage& status);
 
 }  // namespace vcgate::bus

@@ -3,9 +3,9 @@
 #include <glib-unix.h>
 #include <glib.h>
 
-#include <chrono>
 #include <csignal>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "gateway/core/log.h"
@@ -14,36 +14,142 @@
 namespace vcgate::daemon {
 namespace {
 
-constexpr auto kShutdownBudget = std::chrono::milliseconds(4500);  // the promise is 5 s
+constexpr auto kShutdownBudget = std::chrono::milliseconds(4000);  // the promise is 5 s in all
+constexpr guint kWatchIntervalMs = 250;
+
+std::string joinIds(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) out += (out.empty() ? "" : ",") + id;
+  return out;
+}
 
 }  // namespace
 
-Daemon::Daemon(config::Config config)
-    : config_(std::move(config)), loop_(g_main_loop_new(nullptr, FALSE)) {}
+Daemon::Daemon(config::Config config) : config_(std::move(config)), loop_(g_main_loop_new(nullptr, FALSE)) {}
 
 Daemon::~Daemon() { g_main_loop_unref(loop_); }
 
 void Daemon::requestStop() { g_main_loop_quit(loop_); }
 
-bool Daemon::reload() {
+std::string Daemon::reload() {
   spdlog::info("reloading {}", config_.source_path);
   auto loaded = config::loadConfigFile(config_.source_path);
   if (!loaded.ok()) {
     for (const auto& d : loaded.diagnostics) spdlog::error("{}", d.format());
     spdlog::error("reload refused: {} problem(s) in {}; the running configuration stays",
                   loaded.diagnostics.size(), config_.source_path);
-    return false;
+    return fmt::format("{} problem(s) in {}; first: {}", loaded.diagnostics.size(), config_.source_path,
+                       loaded.diagnostics.front().format());
   }
-  config_ = std::move(*loaded.config);
+  config::Config next = std::move(*loaded.config);
+  if (next.bus.publish != config_.bus.publish || next.bus.control != config_.bus.control ||
+      next.bus.commands != config_.bus.commands || next.site.id != config_.site.id)
+    spdlog::warn("reload: changes to site.id and bus endpoints take effect at the next restart");
+  next.site = config_.site;
+  next.bus = config_.bus;
+  for (const auto& old : config_.cameras) {
+    const bool kept = std::any_of(next.cameras.begin(), next.cameras.end(), [&](const auto& c) { return c.id == old.id; });
+    if (!kept) video_loss_->forget(old.id);
+  }
+  config_ = std::move(next);
   if (auto level = core::parseLogLevel(config_.logging.level)) spdlog::set_level(*level);
+  alarms_->reconfigure(config_);
+  video_loss_->reconfigure(config_.alarms.video_loss);
+  publisher_->configureCameras(config_.cameras);  // before the cameras, so new ones have a lane
   cameras_->apply(config_.cameras);
   spdlog::info("reload done: {} camera(s)", config_.cameras.size());
-  return true;
+  return {};
+}
+
+bus::StatusMessage Daemon::buildStatus() const {
+  bus::StatusMessage status;
+  status.site = config_.site.id;
+  status.version = VCGATE_VERSION;
+  status.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  status.interval_s = std::chrono::duration<double>(config_.bus.heartbeat).count();
+  status.active_alarms = static_cast<int>(alarms_->active().size());
+  // What only the publisher thread knows (published, buffered, covering alarms)
+  // comes from its last heartbeat: at most one interval old.
+  const auto published = publisher_->lastStatus();
+  for (const auto& s : cameras_->stats()) {
+    bus::CameraStatus c;
+    c.id = s.id;
+    c.state = std::string(media::stateName(s.state));
+    c.fps = s.fps;
+    c.bitrate_bps = s.bitrate_bps;
+    c.frames = s.frames;
+    c.dropped = s.dropped;
+    for (const auto& p : published.cameras) {
+      if (p.id != s.id) continue;
+      c.published = p.published;
+      c.buffered_bytes = p.buffered_bytes;
+      c.buffered_s = p.buffered_s;
+      c.alarms = p.alarms;
+      c.live_view = p.live_view;
+    }
+    status.cameras.push_back(std::move(c));
+  }
+  return status;
+}
+
+void Daemon::watchCameras() {
+  for (const auto& s : cameras_->stats()) {
+    if (s.state == media::CameraState::kDisabled || s.state == media::CameraState::kFinished) continue;
+    video_loss_->observe(s.id, s.state == media::CameraState::kStreaming, s.last_error);
+  }
 }
 
 void Daemon::logStats() const {
   const std::string table = media::formatStatsTable(cameras_->stats());
   spdlog::info("camera stats\n{}", table.substr(0, table.size() - 1));
+}
+
+bool Daemon::startBus() {
+  bus::PublisherOptions options;
+  options.site = config_.site.id;
+  options.endpoints = config_.bus.publish;
+  options.send_hwm = config_.bus.send_hwm;
+  auto publisher = bus::Publisher::create(options, cameras_->dispatcher(), clock_);
+  if (!publisher) {
+    spdlog::error("{}", publisher.error().message);
+    return false;
+  }
+  publisher_ = std::move(*publisher);
+  cameras_->dispatcher().addSink(publisher_.get());
+  publisher_->configureCameras(config_.cameras);
+  for (const auto& endpoint : publisher_->boundEndpoints()) spdlog::info("publishing on {}", endpoint);
+
+  alarms_ = std::make_unique<alarm::AlarmEngine>(config_, clock_);
+  alarms_->addListener([this](const alarm::AlarmEvent& event) {
+    const auto& a = event.alarm;
+    spdlog::info("alarm {} {}: level {} {} from {} on {}{}", a.id.hex(), alarm::eventName(event.kind), a.level,
+                 a.type, a.source, joinIds(a.cameras), a.description.empty() ? "" : " (" + a.description + ")");
+    publisher_->onAlarmEvent(event);
+  });
+  video_loss_ = std::make_unique<alarm::VideoLossMonitor>(*alarms_, clock_, config_.alarms.video_loss);
+
+  control::CommandContext context;
+  context.site = config_.site.id;
+  context.version = VCGATE_VERSION;
+  context.alarms = alarms_.get();
+  context.publisher = publisher_.get();
+  context.status = [this] { return buildStatus(); };
+  context.reload = [this] { return reload(); };
+  context.clock = &clock_;
+  handler_ = std::make_unique<control::CommandHandler>(std::move(context));
+  std::vector<bus::CommandServer::Endpoint> endpoints{{"control", config_.bus.control}};
+  for (const auto& address : config_.bus.commands) endpoints.push_back({"commands", address});
+  auto server = bus::CommandServer::create(
+      endpoints, [this](const std::string& request, const bus::RequestOrigin& origin) {
+        return handler_->handle(request, origin);
+      });
+  if (!server) {
+    spdlog::error("{}", server.error().message);
+    return false;
+  }
+  commands_ = std::move(*server);
+  for (const auto& endpoint : commands_->boundEndpoints()) spdlog::info("accepting commands on {}", endpoint);
+  return true;
 }
 
 int Daemon::run() {
@@ -56,22 +162,36 @@ int Daemon::run() {
     static_cast<Daemon*>(self)->reload();
     return G_SOURCE_CONTINUE;
   };
-  const guint sigint = g_unix_signal_add(SIGINT, on_stop, this);
-  const guint sigterm = g_unix_signal_add(SIGTERM, on_stop, this);
-  const guint sighup = g_unix_signal_add(SIGHUP, on_reload, this);
+  timers_.push_back(g_unix_signal_add(SIGINT, on_stop, this));
+  timers_.push_back(g_unix_signal_add(SIGTERM, on_stop, this));
+  timers_.push_back(g_unix_signal_add(SIGHUP, on_reload, this));
 
   spdlog::info("vcgated {} starting: site {} ({}), {} camera(s), config {}", VCGATE_VERSION, config_.site.id,
                config_.site.name, config_.cameras.size(), config_.source_path);
-  cameras_ = std::make_unique<media::CameraManager>();
+  cameras_ = std::make_unique<media::CameraManager>(clock_);
+  if (!startBus()) {
+    spdlog::error("cannot start the bus; exiting");
+    cameras_->stop(kShutdownBudget);
+    return 3;
+  }
   cameras_->apply(config_.cameras);
+
+  timers_.push_back(g_timeout_add(kWatchIntervalMs, +[](gpointer self) -> gboolean {
+    static_cast<Daemon*>(self)->watchCameras();
+    return G_SOURCE_CONTINUE;
+  }, this));
+  timers_.push_back(g_timeout_add(static_cast<guint>(config_.bus.heartbeat.count()), +[](gpointer self) -> gboolean {
+    auto* daemon = static_cast<Daemon*>(self);
+    daemon->publisher_->publishStatus(daemon->buildStatus());
+    return G_SOURCE_CONTINUE;
+  }, this));
   if (config_.logging.stats_interval.count() > 0) {
-    stats_timer_ = g_timeout_add_seconds(
-        static_cast<guint>(config_.logging.stats_interval.count()),
-        +[](gpointer self) -> gboolean {
-          static_cast<Daemon*>(self)->logStats();
-          return G_SOURCE_CONTINUE;
-        },
-        this);
+    timers_.push_back(g_timeout_add_seconds(static_cast<guint>(config_.logging.stats_interval.count()),
+                                            +[](gpointer self) -> gboolean {
+                                              static_cast<Daemon*>(self)->logStats();
+                                              return G_SOURCE_CONTINUE;
+                                            },
+                                            this));
   }
   spdlog::info("running; SIGHUP reloads, SIGTERM stops");
 
@@ -79,15 +199,16 @@ int Daemon::run() {
 
   // Shutdown, in the documented order.
   const auto started = std::chrono::steady_clock::now();
-  for (guint source : {stats_timer_, sigint, sigterm, sighup})
-    if (source) g_source_remove(source);
-  const bool clean = cameras_->stop(kShutdownBudget);
-  if (!clean) {
+  for (guint source : timers_) g_source_remove(source);
+  timers_.clear();
+  commands_.reset();
+  if (!cameras_->stop(kShutdownBudget)) {
     spdlog::error("a camera pipeline did not stop within {} ms; exiting anyway", kShutdownBudget.count());
     // The stuck pipeline's thread cannot be joined; leave without running destructors.
     std::_Exit(3);
   }
   cameras_.reset();
+  publisher_.reset();
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   spdlog::info("stopped cleanly in {} ms", took.count());
   return 0;

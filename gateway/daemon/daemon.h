@@ -1,18 +1,26 @@
 // Daemon: composes the modules into the running gateway and owns the GLib
 // main loop on the main thread. Signal handling follows mosquitto: the
 // handlers (GLib unix signal sources) only act on the main loop.
-//   SIGINT, SIGTERM  shut down, in this order: stop the timers, take every
-//                    camera pipeline to NULL (via the reaper), let the frame
-//                    dispatcher deliver what is queued and join, close sockets.
+//   SIGINT, SIGTERM  shut down, in this order (docs/operations.md):
+//                    1. stop the timers and the command sockets (no new work),
+//                    2. take every camera pipeline to NULL (via the reaper),
+//                    3. let the frame dispatcher deliver what is queued and join,
+//                    4. close the publish socket (linger 500 ms for queued messages).
 //   SIGHUP           reload the config file; an invalid file is refused with
 //                    its diagnostics and the running config stays.
 // Main thread only.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
+#include "gateway/alarm/alarm_engine.h"
+#include "gateway/alarm/video_loss_monitor.h"
+#include "gateway/bus/command_server.h"
+#include "gateway/bus/publisher.h"
 #include "gateway/config/config.h"
+#include "gateway/control/command_handler.h"
 #include "gateway/media/camera_manager.h"
 
 typedef struct _GMainLoop GMainLoop;
@@ -26,19 +34,32 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
-  // Runs until SIGINT/SIGTERM. Returns the process exit code.
+  // Runs until SIGINT/SIGTERM. Returns the process exit code (3 when the
+  // bus cannot be set up).
   int run();
-  // Re-reads the config file; true if it was valid and applied.
-  bool reload();
+  // Re-reads the config file; empty on success, else why it was refused.
+  std::string reload();
   void requestStop();
 
  private:
+  bool startBus();
+  bus::StatusMessage buildStatus() const;
+  void watchCameras();
   void logStats() const;
 
   config::Config config_;
+  const core::Clock& clock_ = core::SystemClock::instance();
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   GMainLoop* loop_;
+  // Destroyed in reverse order of declaration, which is the shutdown order:
+  // the publisher outlives the cameras whose dispatcher thread feeds it.
+  std::unique_ptr<bus::Publisher> publisher_;
   std::unique_ptr<media::CameraManager> cameras_;
-  unsigned stats_timer_ = 0;
+  std::unique_ptr<alarm::AlarmEngine> alarms_;
+  std::unique_ptr<alarm::VideoLossMonitor> video_loss_;
+  std::unique_ptr<control::CommandHandler> handler_;
+  std::unique_ptr<bus::CommandServer> commands_;
+  std::vector<unsigned> timers_;
 };
 
 }  // namespace vcgate::daemon

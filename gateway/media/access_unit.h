@@ -32,6 +32,9 @@ struct AccessUnit {
   // Process-wide ingest order: strictly increasing per camera, across
   // reconnects and reloads, so consumers can tell "already seen" cheaply.
   uint64_t index = 0;
+  // The unit before this one in the camera's own stream was not delivered
+  // (a new connection, or units dropped because a queue was full).
+  bool discontinuity = false;
   std::vector<uint8_t> data;
 };
 

@@ -49,6 +49,7 @@ void Camera::connect() {
   ++session_;
   session_started_ = false;
   waiting_for_keyframe_ = true;
+  after_gap_ = true;
   got_frame_ = false;
   attempt_started_ = clock_.now();
   stats_.setState(CameraState::kConnecting);
@@ -162,10 +163,14 @@ void Camera::onAccessUnit(AccessUnit&& unit) {
   last_capture_us_ = unit.capture_us;
   unit.session = session_;
   unit.index = next_unit_index.fetch_add(1, std::memory_order_relaxed);
+  unit.discontinuity = after_gap_;
 
-  if (!dispatcher_.tryPush(id_, std::make_shared<const AccessUnit>(std::move(unit)))) {
+  if (dispatcher_.tryPush(id_, std::make_shared<const AccessUnit>(std::move(unit)))) {
+    after_gap_ = false;
+  } else {
     stats_.onDropped();
     waiting_for_keyframe_ = true;
+    after_gap_ = true;
   }
 }
 

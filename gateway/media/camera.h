@@ -69,6 +69,7 @@ class Camera {
   uint32_t session_ = 0;
   bool session_started_ = false;
   bool waiting_for_keyframe_ = true;
+  bool after_gap_ = true;  // the next delivered unit follows a gap
   int64_t timestamp_offset_ = 0;
   int64_t last_dts_ = -1;
   int64_t last_capture_us_ = 0;

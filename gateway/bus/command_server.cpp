@@ -1,0 +1,156 @@
+#include "gateway/bus/command_server.h"
+
+#include <glib-unix.h>
+#include <glib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+namespace vcgate::bus {
+
+struct CommandServer::Socket {
+  Socket(zmq::context_t& context, std::string channel_) : socket(context, zmq::socket_type::rep), channel(std::move(channel_)) {}
+  zmq::socket_t socket;
+  std::string channel;
+  std::string bound;
+  unsigned watch = 0;
+};
+
+namespace {
+
+// ipc:// paths need their directory, and only the owner and its group may talk
+// to the control socket (root and the vcgate group).
+void prepareIpcPath(const std::string& address) {
+  if (!address.starts_with("ipc://")) return;
+  const std::filesystem::path path = address.substr(6);
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  std::filesystem::remove(path, ec);  // a stale socket from a crash would make bind fail
+}
+
+void restrictIpcPath(const std::string& address) {
+  if (!address.starts_with("ipc://")) return;
+  chmod(address.substr(6).c_str(), 0660);
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<CommandServer>> CommandServer::create(const std::vector<Endpoint>& endpoints,
+                                                                   RequestHandler handler) {
+  std::unique_ptr<CommandServer> server(new CommandServer(std::move(handler)));
+  for (const auto& endpoint : endpoints) {
+    auto socket = std::make_unique<Socket>(*server->context_, endpoint.channel);
+    socket->socket.set(zmq::sockopt::linger, 0);
+    prepareIpcPath(endpoint.address);
+    try {
+      socket->socket.bind(endpoint.address);
+    } catch (const zmq::error_t& e) {
+      return core::makeError(fmt::format("cannot bind the {} endpoint {}: {}", endpoint.channel, endpoint.address,
+                                         e.what()));
+    }
+    restrictIpcPath(endpoint.address);
+    socket->bound = socket->socket.get(zmq::sockopt::last_endpoint);
+    const int fd = socket->socket.get(zmq::sockopt::fd);
+    socket->watch = g_unix_fd_add(
+        fd, G_IO_IN,
+        +[](int, GIOCondition, gpointer self) -> gboolean {
+          static_cast<CommandServer*>(self)->poll();
+          return G_SOURCE_CONTINUE;
+        },
+        server.get());
+    server->sockets_.push_back(std::move(socket));
+  }
+  server->timer_ = g_timeout_add(
+      200,
+      +[](gpointer self) -> gboolean {
+        static_cast<CommandServer*>(self)->poll();
+        return G_SOURCE_CONTINUE;
+      },
+      server.get());
+  return server;
+}
+
+CommandServer::CommandServer(RequestHandler handler)
+    : handler_(std::move(handler)), context_(std::make_unique<zmq::context_t>(1)) {}
+
+CommandServer::~CommandServer() {
+  if (timer_) g_source_remove(timer_);
+  for (auto& socket : sockets_) {
+    if (socket->watch) g_source_remove(socket->watch);
+    socket->socket.close();
+    if (socket->bound.starts_with("ipc://")) {
+      std::error_code ec;
+      std::filesystem::remove(socket->bound.substr(6), ec);
+    }
+  }
+  context_->close();
+}
+
+std::vector<std::string> CommandServer::boundEndpoints() const {
+  std::vector<std::string> out;
+  for (const auto& socket : sockets_) out.push_back(socket->bound);
+  return out;
+}
+
+void CommandServer::poll() {
+  for (auto& socket : sockets_) {
+    // Drain: the fd only signals edges, so one wake-up may stand for several requests.
+    while (socket->socket.get(zmq::sockopt::events) & ZMQ_POLLIN) {
+      zmq::message_t request;
+      if (!socket->socket.recv(request, zmq::recv_flags::dontwait)) break;
+      // A REP socket takes exactly one frame here; drain extra frames of a malformed request.
+      while (request.more()) {
+        zmq::message_t extra;
+        if (!socket->socket.recv(extra, zmq::recv_flags::dontwait)) break;
+      }
+      std::string reply = handler_(request.to_string(), RequestOrigin{socket->channel});
+      try {
+        socket->socket.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+      } catch (const zmq::error_t& e) {
+        spdlog::warn("{} channel: could not send a reply: {}", socket->channel, e.what());
+      }
+    }
+  }
+}
+
+CommandClient::CommandClient(std::string endpoint)
+    : endpoint_(std::move(endpoint)), context_(std::make_unique<zmq::context_t>(1)) {}
+
+CommandClient::~CommandClient() {
+  if (socket_) socket_->close();
+  context_->close();
+}
+
+core::Result<std::string> CommandClient::request(const std::string& body, int timeout_ms) {
+  if (!socket_) {
+    socket_ = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::req);
+    socket_->set(zmq::sockopt::linger, 0);
+    try {
+      socket_->connect(endpoint_);
+    } catch (const zmq::error_t& e) {
+      socket_.reset();
+      return core::makeError(fmt::format("cannot connect to {}: {}", endpoint_, e.what()));
+    }
+  }
+  try {
+    socket_->send(zmq::buffer(body), zmq::send_flags::none);
+    zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) == 0) {
+      socket_.reset();
+      return core::makeError(fmt::format("no reply from {} within {} ms (is vcgated running?)", endpoint_,
+                                         timeout_ms));
+    }
+    zmq::message_t reply;
+    (void)socket_->recv(reply, zmq::recv_flags::none);
+    return reply.to_string();
+  } catch (const zmq::error_t& e) {
+    socket_.reset();
+    return core::makeError(fmt::format("request to {} failed: {}", endpoint_, e.what()));
+  }
+}
+
+}  // namespace vcgate::bus

@@ -1,0 +1,71 @@
+// CommandServer: REP sockets for requests (bus.control for local tools,
+// bus.commands for the platform), served on the GLib main loop of the main
+// thread so that handlers can touch the alarm engine and the cameras directly.
+// ZeroMQ's notification fd is edge-triggered: every wake-up drains all
+// pending requests, and a slow timer re-checks as a safety net.
+// Main thread only. The handler must not block: it runs on the main loop.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/core/result.h"
+
+namespace zmq {
+class context_t;
+class socket_t;
+}  // namespace zmq
+
+namespace vcgate::bus {
+
+// Who sent a request: which endpoint it came in on ("control" or "commands").
+// The security work adds the client's key and role here.
+struct RequestOrigin {
+  std::string channel;
+};
+
+using RequestHandler = std::function<std::string(const std::string& request, const RequestOrigin& origin)>;
+
+class CommandServer {
+ public:
+  struct Endpoint {
+    std::string channel;   // "control" or "commands"
+    std::string address;   // ipc://..., tcp://...
+  };
+  static core::Result<std::unique_ptr<CommandServer>> create(const std::vector<Endpoint>& endpoints,
+                                                            RequestHandler handler);
+  ~CommandServer();
+
+  // Endpoints as bound (ports resolved).
+  std::vector<std::string> boundEndpoints() const;
+  // Serves every pending request now; also called by the fd watch and the timer.
+  void poll();
+
+ private:
+  struct Socket;
+  CommandServer(RequestHandler handler);
+
+  RequestHandler handler_;
+  std::unique_ptr<zmq::context_t> context_;
+  std::vector<std::unique_ptr<Socket>> sockets_;
+  unsigned timer_ = 0;
+};
+
+// A client for the request channel: one request, one reply, with a timeout.
+// After a timeout the socket is rebuilt (a REQ socket cannot send twice in a row).
+// One thread per instance.
+class CommandClient {
+ public:
+  explicit CommandClient(std::string endpoint);
+  ~CommandClient();
+  core::Result<std::string> request(const std::string& body, int timeout_ms);
+
+ private:
+  std::string endpoint_;
+  std::unique_ptr<zmq::context_t> context_;
+  std::unique_ptr<zmq::socket_t> socket_;
+};
+
+}  // namespace vcgate::bus

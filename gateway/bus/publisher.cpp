@@ -1,0 +1,252 @@
+#include "gateway/bus/publisher.h"
+
+#include <random>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+namespace vcgate::bus {
+
+uint64_t newBootId() {
+  std::random_device rd;
+  uint64_t id = 0;
+  while (id == 0) id = (static_cast<uint64_t>(rd()) << 32) | rd();
+  return id;
+}
+
+core::Result<std::unique_ptr<Publisher>> Publisher::create(PublisherOptions options, media::FrameDispatcher& dispatcher,
+                                                           const core::Clock& clock) {
+  if (options.boot_id == 0) options.boot_id = newBootId();
+  std::unique_ptr<Publisher> publisher(new Publisher(std::move(options), dispatcher, clock));
+  auto& socket = *publisher->socket_;
+  socket.set(zmq::sockopt::sndhwm, publisher->options_.send_hwm);
+  // On shutdown, give queued messages a moment to leave, but never hang on a dead peer.
+  socket.set(zmq::sockopt::linger, 500);
+  for (const auto& endpoint : publisher->options_.endpoints) {
+    try {
+      socket.bind(endpoint);
+    } catch (const zmq::error_t& e) {
+      return core::makeError(fmt::format("cannot bind the publish endpoint {}: {}", endpoint, e.what()));
+    }
+    publisher->bound_.push_back(socket.get(zmq::sockopt::last_endpoint));
+  }
+  return publisher;
+}
+
+Publisher::Publisher(PublisherOptions options, media::FrameDispatcher& dispatcher, const core::Clock& clock)
+    : options_(std::move(options)),
+      dispatcher_(dispatcher),
+      clock_(clock),
+      context_(std::make_unique<zmq::context_t>(1)),
+      socket_(std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::pub)) {}
+
+Publisher::~Publisher() {
+  socket_->close();
+  context_->close();
+}
+
+void Publisher::configureCameras(const std::vector<config::CameraConfig>& cameras) {
+  dispatcher_.post([this, cameras] { doConfigure(cameras); });
+}
+
+void Publisher::onAlarmEvent(const alarm::AlarmEvent& event) {
+  dispatcher_.post([this, event] { doAlarmEvent(event); });
+}
+
+void Publisher::startLiveView(const std::string& camera, int64_t until_us) {
+  dispatcher_.post([this, camera, until_us] { doLiveView(camera, until_us); });
+}
+
+void Publisher::stopLiveView(const std::string& camera) {
+  dispatcher_.post([this, camera] { doLiveView(camera, 0); });
+}
+
+void Publisher::publishStatus(StatusMessage status) {
+  dispatcher_.post([this, status = std::move(status)]() mutable { doStatus(std::move(status)); });
+}
+
+StatusMessage Publisher::lastStatus() const {
+  std::lock_guard lock(status_mutex_);
+  return last_status_;
+}
+
+void Publisher::doConfigure(const std::vector<config::CameraConfig>& cameras) {
+  std::map<std::string, Lane> next;
+  for (const auto& camera : cameras) {
+    auto old = lanes_.find(camera.id);
+    if (old != lanes_.end() && old->second.buffer.preRollSeconds() == camera.buffering.pre_roll_s) {
+      // Keep the lane: its buffer, covers and sequence numbers go on.
+      next.emplace(camera.id, std::move(old->second));
+      continue;
+    }
+    auto [it, _] = next.emplace(std::piecewise_construct, std::forward_as_tuple(camera.id),
+                                std::forward_as_tuple(videoTopic(options_.site, camera.id),
+                                                      camera.buffering.pre_roll_s, camera.buffering.max_bytes));
+    if (old != lanes_.end()) {
+      // A changed camera keeps its covers and numbering; only the buffer starts afresh.
+      it->second.covers = std::move(old->second.covers);
+      it->second.seq = old->second.seq;
+      it->second.live_until_us = old->second.live_until_us;
+    }
+  }
+  lanes_ = std::move(next);
+}
+
+bool Publisher::covered(Lane& lane, int64_t at_us) {
+  std::erase_if(lane.covers, [at_us](const auto& item) { return item.second.until_us < at_us; });
+  if (lane.live_until_us && lane.live_until_us < at_us) lane.live_until_us = 0;
+  return !lane.covers.empty() || lane.live_until_us;
+}
+
+void Publisher::onAccessUnit(const media::CameraId& camera, const media::AccessUnitPtr& unit) {
+  auto it = lanes_.find(*camera);
+  if (it == lanes_.end()) return;  // a camera removed by a reload, still draining
+  Lane& lane = it->second;
+  lane.buffer.push(unit);
+  if (!covered(lane, unit->capture_us)) {
+    if (lane.publishing) {
+      lane.publishing = false;
+      lane.need_keyframe = true;
+      lane.next_discontinuity = true;
+    }
+    return;
+  }
+  if (!lane.publishing) {
+    // Covered, but no segment yet (the buffer was empty at the raise): start at the next keyframe.
+    lane.publishing = true;
+    lane.need_keyframe = true;
+    lane.next_discontinuity = true;
+  }
+  send(lane, *unit, unit, 0);
+}
+
+void Publisher::startSegment(Lane& lane, const std::vector<media::AccessUnitPtr>& replay, int64_t pre_roll_before_us) {
+  lane.publishing = true;
+  lane.need_keyframe = true;
+  lane.next_discontinuity = true;
+  for (const auto& unit : replay)
+    send(lane, *unit, unit, unit->capture_us < pre_roll_before_us ? kFlagPreRoll : 0);
+}
+
+void Publisher::send(Lane& lane, const media::AccessUnit& unit, const media::AccessUnitPtr& keep,
+                     uint16_t extra_flags) {
+  if (unit.index <= lane.last_index) return;  // already published in an earlier segment
+  if (lane.need_keyframe && !unit.keyframe) return;
+  lane.need_keyframe = false;
+
+  VideoHeader header;
+  header.flags = extra_flags;
+  if (unit.keyframe) header.flags |= kFlagKeyframe;
+  if (lane.next_discontinuity || unit.discontinuity) header.flags |= kFlagDiscontinuity;
+  if (lane.live_until_us) header.flags |= kFlagLiveView;
+  header.boot_id = options_.boot_id;
+  header.seq = lane.seq;
+  header.pts_ns = unit.pts_ns;
+  header.dts_ns = unit.dts_ns;
+  header.capture_us = unit.capture_us;
+  header.codec = unit.codec;
+  header.width = static_cast<uint16_t>(unit.width);
+  header.height = static_cast<uint16_t>(unit.height);
+  tag_scratch_.clear();
+  for (const auto& [id, cover] : lane.covers) tag_scratch_.push_back({id, cover.level});
+  header.tags.swap(tag_scratch_);
+  header.publish_us = clock_.wallMicros();
+  encodeVideoHeader(header, header_scratch_);
+  header.tags.swap(tag_scratch_);
+
+  // The payload leaves without a copy: ZeroMQ holds a reference to the unit
+  // until the bytes are on the wire.
+  auto* ref = new media::AccessUnitPtr(keep);
+  zmq::message_t payload(const_cast<uint8_t*>(unit.data.data()), unit.data.size(),
+                         [](void*, void* hint) { delete static_cast<media::AccessUnitPtr*>(hint); }, ref);
+  try {
+    socket_->send(zmq::buffer(lane.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    socket_->send(zmq::buffer(header_scratch_), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    socket_->send(payload, zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("publishing {}: {}", lane.topic, e.what());
+  }
+  ++lane.seq;
+  lane.last_index = unit.index;
+  lane.next_discontinuity = false;
+}
+
+void Publisher::sendJson(const std::string& topic, const std::string& json) {
+  try {
+    socket_->send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    socket_->send(zmq::buffer(json), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("publishing {}: {}", topic, e.what());
+  }
+}
+
+void Publisher::doAlarmEvent(const alarm::AlarmEvent& event) {
+  AlarmEventMessage message;
+  message.boot_id = options_.boot_id;
+  message.seq = alarm_seq_++;
+  message.time_us = clock_.wallMicros();
+  message.site = options_.site;
+  message.event = event;
+  sendJson(alarmTopic(options_.site), encodeAlarmEvent(message));
+
+  const auto& a = event.alarm;
+  for (const auto& camera : a.cameras) {
+    auto it = lanes_.find(camera);
+    if (it == lanes_.end()) continue;
+    Lane& lane = it->second;
+    switch (event.kind) {
+      case alarm::AlarmEventKind::kRaised: {
+        lane.covers[a.id] = Cover{static_cast<uint8_t>(a.level), INT64_MAX};
+        if (!lane.publishing) {
+          const int64_t from = a.raised_us - static_cast<int64_t>(a.pre_roll_s * 1e6);
+          startSegment(lane, lane.buffer.since(from), a.raised_us);
+        }
+        break;
+      }
+      case alarm::AlarmEventKind::kUpdated:
+        if (auto cover = lane.covers.find(a.id); cover != lane.covers.end())
+          cover->second.level = static_cast<uint8_t>(a.level);
+        break;
+      case alarm::AlarmEventKind::kCleared:
+        if (auto cover = lane.covers.find(a.id); cover != lane.covers.end())
+          cover->second.until_us = a.cleared_us + static_cast<int64_t>(a.post_roll_s * 1e6);
+        break;
+      case alarm::AlarmEventKind::kAcknowledged:
+        break;
+    }
+  }
+}
+
+void Publisher::doLiveView(const std::string& camera, int64_t until_us) {
+  auto it = lanes_.find(camera);
+  if (it == lanes_.end()) return;
+  Lane& lane = it->second;
+  lane.live_until_us = until_us;
+  // Show a picture at once: start from the newest keyframe already buffered.
+  if (until_us && !lane.publishing) startSegment(lane, lane.buffer.fromLastKeyframe(), 0);
+}
+
+void Publisher::doStatus(StatusMessage status) {
+  status.boot_id = options_.boot_id;
+  status.seq = status_seq_++;
+  status.site = options_.site;
+  status.time_us = clock_.wallMicros();
+  for (auto& camera : status.cameras) {
+    auto it = lanes_.find(camera.id);
+    if (it == lanes_.end()) continue;
+    Lane& lane = it->second;
+    covered(lane, status.time_us);
+    camera.published = lane.seq;
+    camera.buffered_bytes = lane.buffer.bytes();
+    camera.buffered_s = lane.buffer.seconds();
+    camera.live_view = lane.live_until_us != 0;
+    camera.alarms.clear();
+    for (const auto& [id, cover] : lane.covers) camera.alarms.push_back({id, cover.level});
+  }
+  sendJson(statusTopic(options_.site), encodeStatus(status));
+  std::lock_guard lock(status_mutex_);
+  last_status_ = std::move(status);
+}
+
+}  // namespace vcgate::bus

@@ -1,0 +1,117 @@
+// Publisher: the gateway's side of the bus. Owns the PUB socket and, per
+// camera, the pre-alarm buffer and what covers the camera (alarms, their
+// post-roll, a live-view lease). Publishes a camera's access units only while
+// something covers it, each tagged with the covering alarms; publishes alarm
+// events and heartbeats.
+//
+// Threads: the socket, the buffers and the covers belong to the frame
+// dispatcher's worker thread. onAccessUnit() runs there. The other public
+// methods may be called from any thread (the daemon calls them from the main
+// thread): they post a task to the worker and return at once. lastStatus()
+// reads a copy kept under a mutex.
+// Create it, register it with the dispatcher, then start the cameras; destroy
+// it only after the dispatcher has stopped.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "gateway/alarm/alarm.h"
+#include "gateway/bus/protocol.h"
+#include "gateway/config/config.h"
+#include "gateway/core/clock.h"
+#include "gateway/core/result.h"
+#include "gateway/media/frame_dispatcher.h"
+#include "gateway/media/pre_alarm_buffer.h"
+
+namespace zmq {
+class context_t;
+class socket_t;
+}  // namespace zmq
+
+namespace vcgate::bus {
+
+struct PublisherOptions {
+  std::string site;
+  std::vector<std::string> endpoints;  // bound; tcp://HOST:* picks a port (see boundEndpoints())
+  int send_hwm = 1000;                 // messages queued per subscriber before ZeroMQ drops for it
+  uint64_t boot_id = 0;
+};
+
+class Publisher final : public media::FrameSink {
+ public:
+  static core::Result<std::unique_ptr<Publisher>> create(PublisherOptions options, media::FrameDispatcher& dispatcher,
+                                                        const core::Clock& clock = core::SystemClock::instance());
+  ~Publisher() override;
+
+  // The endpoints as bound, with the ports the system picked.
+  const std::vector<std::string>& boundEndpoints() const { return bound_; }
+  uint64_t bootId() const { return options_.boot_id; }
+
+  // Any thread: each posts a task to the worker.
+  void configureCameras(const std::vector<config::CameraConfig>& cameras);
+  void onAlarmEvent(const alarm::AlarmEvent& event);
+  void startLiveView(const std::string& camera, int64_t until_us);
+  void stopLiveView(const std::string& camera);
+  // Fills in the publisher's per-camera fields of `status` and publishes it.
+  void publishStatus(StatusMessage status);
+  // The last heartbeat published (empty before the first).
+  StatusMessage lastStatus() const;
+
+  // Worker thread (FrameSink).
+  void onAccessUnit(const media::CameraId& camera, const media::AccessUnitPtr& unit) override;
+
+ private:
+  struct Cover {
+    uint8_t level = 3;
+    int64_t until_us = INT64_MAX;  // INT64_MAX while the alarm is active; then clear + post-roll
+  };
+  struct Lane {
+    Lane(std::string topic_, double pre_roll_s, uint64_t max_bytes) : topic(std::move(topic_)), buffer(pre_roll_s, max_bytes) {}
+    std::string topic;
+    media::PreAlarmBuffer buffer;
+    std::map<alarm::AlarmId, Cover> covers;
+    int64_t live_until_us = 0;
+    bool publishing = false;
+    bool need_keyframe = true;
+    bool next_discontinuity = true;
+    uint64_t seq = 0;
+    uint64_t last_index = 0;  // the newest unit published, to never publish one twice
+  };
+
+  Publisher(PublisherOptions options, media::FrameDispatcher& dispatcher, const core::Clock& clock);
+
+  // All on the worker thread.
+  void doConfigure(const std::vector<config::CameraConfig>& cameras);
+  void doAlarmEvent(const alarm::AlarmEvent& event);
+  void doLiveView(const std::string& camera, int64_t until_us);
+  void doStatus(StatusMessage status);
+  bool covered(Lane& lane, int64_t at_us);
+  void startSegment(Lane& lane, const std::vector<media::AccessUnitPtr>& replay, int64_t pre_roll_before_us);
+  void send(Lane& lane, const media::AccessUnit& unit, const media::AccessUnitPtr& keep, uint16_t extra_flags);
+  void sendJson(const std::string& topic, const std::string& json);
+
+  PublisherOptions options_;
+  media::FrameDispatcher& dispatcher_;
+  const core::Clock& clock_;
+  std::unique_ptr<zmq::context_t> context_;
+  std::unique_ptr<zmq::socket_t> socket_;
+  std::vector<std::string> bound_;
+  std::map<std::string, Lane> lanes_;
+  uint64_t alarm_seq_ = 0;
+  uint64_t status_seq_ = 0;
+  std::string header_scratch_;   // reused for every video header: no allocation per frame
+  std::vector<AlarmTag> tag_scratch_;
+
+  mutable std::mutex status_mutex_;
+  StatusMessage last_status_;
+};
+
+// A random 64-bit boot id (never 0).
+uint64_t newBootId();
+
+}  // namespace vcgate::bus
