@@ -185,7 +185,7 @@ Received Subscriber::receive(std::chrono::milliseconds timeout) {
     if (auto* message = std::get_if<Received>(&decoded)) return std::move(*message);
     auto& skip = std::get<Skip>(decoded);
     ++malformed_.by_reason[static_cast<size_t>(skip.reason)];
-    last_detail_ = std::move(skip.detail);
+    last_detail_[static_cast<size_t>(skip.reason)] = std::move(skip.detail);
     ++skipped;
   }
   return NoMessage{};

@@ -83,8 +83,10 @@ class Subscriber {
   Received receive(std::chrono::milliseconds timeout);
 
   const MalformedCounts& malformed() const { return malformed_; }
-  // The last reason text of a skipped message, for logs ("video header too short ...").
-  const std::string& lastMalformedDetail() const { return last_detail_; }
+  // What was wrong with the last skipped message of that reason, a sentence for logs.
+  const std::string& lastMalformedDetail(MalformedReason reason) const {
+    return last_detail_[static_cast<size_t>(reason)];
+  }
   uint64_t messagesReceived() const { return received_; }
 
  private:
@@ -93,7 +95,7 @@ class Subscriber {
 
   std::unique_ptr<Impl> impl_;
   MalformedCounts malformed_;
-  std::string last_detail_;
+  std::array<std::string, static_cast<size_t>(MalformedReason::kCount)> last_detail_;
   uint64_t received_ = 0;
 };
 

@@ -50,7 +50,8 @@ void Output::alarm(const bus::AlarmEventMessage& m) {
   const auto& a = m.event.alarm;
   Json j = {{"type", "alarm"}};
   // The decoded event as the protocol spells it, so that platform scripts see the documented fields.
-  for (auto& [key, value] : Json::parse(bus::encodeAlarmEvent(m)).items()) j[key] = value;
+  const Json event = Json::parse(bus::encodeAlarmEvent(m));  // a named object: items() only borrows it
+  for (const auto& [key, value] : event.items()) j[key] = value;
   std::string name(alarm::eventName(m.event.kind));
   for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (m.event.kind == alarm::AlarmEventKind::kAcknowledged) name = "ACKED";
@@ -111,7 +112,8 @@ void Output::gap(std::string_view channel, const std::string& site, const std::s
 
 void Output::recording(const RecordingReport& r, int64_t wall_us) {
   Json j = {{"type", "recording"}};
-  for (auto& [key, value] : toJson(r).items()) j[key] = value;
+  const Json fields = toJson(r);
+  for (const auto& [key, value] : fields.items()) j[key] = value;
   std::string verdict =
       r.decodes() ? fmt::format("decodes ({} frames, 0 errors)", r.check.frames_decoded)
                   : fmt::format("DOES NOT DECODE: {}", r.write_error.empty() ? r.check.error : r.write_error);
@@ -136,7 +138,7 @@ void Output::malformed(std::string_view reason, uint64_t count, const std::strin
 void Output::summary(const Json& summary) {
   if (json_) {
     Json j = {{"type", "summary"}};
-    for (auto& [key, value] : summary.items()) j[key] = value;
+    for (const auto& [key, value] : summary.items()) j[key] = value;
     sink_(j.dump(-1, ' ', false, Json::error_handler_t::replace));
   } else {
     sink_("summary:");

@@ -90,7 +90,7 @@ int runSubscriber(const RunOptions& options, const std::atomic<bool>& stop, cons
                received);
     if (subscriber->malformed().total() != malformed_seen) {
       malformed_seen = subscriber->malformed().total();
-      session.onMalformed(subscriber->malformed(), subscriber->lastMalformedDetail());
+      session.onMalformed(*subscriber);
     }
     session.tick();
   }

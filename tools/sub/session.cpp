@@ -157,11 +157,13 @@ void Session::onStatus(const bus::StatusMessage& s) {
   ++g.heartbeats;
 }
 
-void Session::onMalformed(const bus::MalformedCounts& counts, const std::string& detail) {
+void Session::onMalformed(const bus::Subscriber& subscriber) {
+  const auto& counts = subscriber.malformed();
   for (size_t i = 0; i < counts.by_reason.size(); ++i) {
     const uint64_t now_count = counts.by_reason[i];
+    const auto reason = static_cast<bus::MalformedReason>(i);
     if (decade(now_count) > decade(malformed_reported_[i])) {
-      output_.malformed(bus::malformedReasonName(static_cast<bus::MalformedReason>(i)), now_count, detail,
+      output_.malformed(bus::malformedReasonName(reason), now_count, subscriber.lastMalformedDetail(reason),
                         clock_.wallMicros());
     }
     malformed_reported_[i] = now_count;

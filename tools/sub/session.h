@@ -46,8 +46,8 @@ class Session {
   void onVideo(bus::VideoMessage message);
   void onAlarm(const bus::AlarmEventMessage& message);
   void onStatus(const bus::StatusMessage& message);
-  // A newly skipped malformed message (called with the running counts).
-  void onMalformed(const bus::MalformedCounts& counts, const std::string& detail);
+  // Malformed messages were skipped: announces a reason at its 1st, 10th, 100th, ... occurrence.
+  void onMalformed(const bus::Subscriber& subscriber);
   // Timers: heartbeat silence, recordings after a clear. Call at least every 100 ms or so.
   void tick();
   // Closes the recordings (verifying them) before the summary.
