@@ -21,6 +21,7 @@ core::Result<std::unique_ptr<Publisher>> Publisher::create(PublisherOptions opti
   std::unique_ptr<Publisher> publisher(new Publisher(std::move(options), dispatcher, clock));
   auto& socket = *publisher->socket_;
   socket.set(zmq::sockopt::sndhwm, publisher->options_.send_hwm);
+  if (publisher->options_.send_buffer_bytes > 0) socket.set(zmq::sockopt::sndbuf, publisher->options_.send_buffer_bytes);
   // On shutdown, give queued messages a moment to leave, but never hang on a dead peer.
   socket.set(zmq::sockopt::linger, 500);
   for (const auto& endpoint : publisher->options_.endpoints) {

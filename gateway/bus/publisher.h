@@ -39,6 +39,7 @@ struct PublisherOptions {
   std::string site;
   std::vector<std::string> endpoints;  // bound; tcp://HOST:* picks a port (see boundEndpoints())
   int send_hwm = 1000;                 // messages queued per subscriber before ZeroMQ drops for it
+  int send_buffer_bytes = 0;           // kernel send buffer per connection (SO_SNDBUF), 0 = system default
   uint64_t boot_id = 0;
 };
 

@@ -130,12 +130,18 @@ core::Result<Subscriber> Subscriber::create(const SubscriberOptions& options) {
     impl = std::make_unique<Impl>();
     auto& s = impl->socket;
     s.set(zmq::sockopt::rcvhwm, options.receive_hwm);
+    if (options.receive_buffer_bytes > 0) s.set(zmq::sockopt::rcvbuf, options.receive_buffer_bytes);
     // Closing must never wait for anything: a subscriber sends nothing that matters.
     s.set(zmq::sockopt::linger, 0);
-    // ZMTP heartbeats find a TCP connection that a NAT or a cut uplink killed
+    // TCP keepalive finds a connection that a NAT or a cut uplink killed
     // silently, so ZeroMQ reconnects instead of waiting forever on a dead socket.
-    s.set(zmq::sockopt::heartbeat_ivl, 2000);
-    s.set(zmq::sockopt::heartbeat_timeout, 6000);
+    // Not ZMTP heartbeats: libzmq 4.3.4 aborts (stream_engine_base.cpp:417,
+    // "_input_stopped") when a heartbeat arrives while a full receive queue has
+    // stopped input, which is exactly what a slow subscriber runs into.
+    s.set(zmq::sockopt::tcp_keepalive, 1);
+    s.set(zmq::sockopt::tcp_keepalive_idle, 10);
+    s.set(zmq::sockopt::tcp_keepalive_intvl, 5);
+    s.set(zmq::sockopt::tcp_keepalive_cnt, 3);
     // Reconnect with backoff up to 5 s, not every 100 ms, while a gateway is down.
     s.set(zmq::sockopt::reconnect_ivl_max, 5000);
     for (const auto& prefix : options.prefixes) s.set(zmq::sockopt::subscribe, prefix);

@@ -33,6 +33,9 @@ struct SubscriberOptions {
   // Messages queued for this subscriber before ZeroMQ starts dropping whole
   // messages (the gateway side drops too; seq numbers then show the loss).
   int receive_hwm = 10000;
+  // The kernel's receive buffer per connection (SO_RCVBUF), 0 = the system's
+  // default. Small values make back-pressure reach the gateway sooner.
+  int receive_buffer_bytes = 0;
 };
 
 struct VideoMessage {
