@@ -643,3 +643,65 @@ TEST(ConfigErrors, OddYamlNeverThrows) {
 
 }  // namespace
 }  // namespace vcgate::config
+
+namespace vcgate::config {
+namespace {
+
+TEST(ConfigBusAndAlarms, ReadsEveryKeyWithDefaults) {
+  const auto loaded = loadConfigText(R"(site:
+  id: s
+bus:
+  commands: [tcp://0.0.0.0:5557, ipc:///run/vcgate/commands.sock]
+  heartbeat_s: 0.5
+  send_hwm: 4000
+alarms:
+  post_roll_s: 4
+  video_loss:
+    level: 1
+    after_s: 2.5
+cameras:
+  - id: a
+    uri: test://a
+)",
+                                     "/etc/vcgate/x.yaml");
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics.front().format();
+  const auto& c = *loaded.config;
+  EXPECT_EQ(c.bus.commands, (std::vector<std::string>{"tcp://0.0.0.0:5557", "ipc:///run/vcgate/commands.sock"}));
+  EXPECT_EQ(c.bus.heartbeat, std::chrono::milliseconds(500));
+  EXPECT_EQ(c.bus.send_hwm, 4000);
+  EXPECT_EQ(c.alarms.post_roll_s, 4);
+  EXPECT_EQ(c.alarms.video_loss.level, 1);
+  EXPECT_TRUE(c.alarms.video_loss.enabled);
+  EXPECT_EQ(c.alarms.video_loss.after, std::chrono::milliseconds(2500));
+
+  const auto defaults = loadConfigText("site: {id: s}\ncameras: [{id: a, uri: test://a}]\n", "x.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults.config->bus.commands.empty());
+  EXPECT_EQ(defaults.config->bus.heartbeat, std::chrono::milliseconds(1000));
+  EXPECT_EQ(defaults.config->alarms.post_roll_s, 10);
+  EXPECT_EQ(defaults.config->alarms.video_loss.after, std::chrono::milliseconds(10000));
+}
+
+TEST(ConfigBusAndAlarms, ReportsBadValuesWithTheirLocation) {
+  const auto loaded = loadConfigText(R"(site: {id: s}
+bus:
+  heartbeat_s: 0
+  send_hwm: 5
+  commands: udp://x:1
+alarms:
+  video_loss: {level: 4, after_s: 0, enable: true}
+cameras: [{id: a, uri: test://a}]
+)",
+                                     "x.yaml");
+  ASSERT_FALSE(loaded.ok());
+  std::string all;
+  for (const auto& d : loaded.diagnostics) all += d.format() + "\n";
+  EXPECT_NE(all.find("x.yaml:3:16:"), std::string::npos) << all;
+  EXPECT_NE(all.find("x.yaml:4:13:"), std::string::npos) << all;
+  EXPECT_NE(all.find("x.yaml:5:13:"), std::string::npos) << all;
+  EXPECT_NE(all.find("did you mean 'enabled'"), std::string::npos) << all;
+  EXPECT_EQ(loaded.diagnostics.size(), 6u) << all;
+}
+
+}  // namespace
+}  // namespace vcgate::config
