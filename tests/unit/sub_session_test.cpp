@@ -144,6 +144,21 @@ TEST_F(SessionTest, SequenceGapsDuplicatesAndResync) {
   EXPECT_EQ(cam["keyframes"], 2);
   EXPECT_EQ(cam["latency_capture_us"]["p50"], 500);
   EXPECT_EQ(cam["latency_gateway_us"]["max"], 100);
+  EXPECT_EQ(cam["latency_capture_us"]["count"], 7);
+}
+
+TEST_F(SessionTest, PreRollUnitsAreCountedButNotInTheLatency) {
+  Session session({}, output_, clock_);
+  auto old = video(1, true);
+  old.header.flags |= bus::kFlagPreRoll;
+  old.header.capture_us = old.receive_us - 8'000'000;  // 8 s of pre-roll
+  session.onVideo(old);
+  session.onVideo(video(2, false));
+  const auto cam = session.summary({}, 1)["cameras"][0];
+  EXPECT_EQ(cam["received"], 2);
+  EXPECT_EQ(cam["pre_roll"], 1);
+  EXPECT_EQ(cam["latency_capture_us"]["count"], 1);
+  EXPECT_EQ(cam["latency_capture_us"]["max"], 500);
 }
 
 TEST_F(SessionTest, AlarmEventsAreDeduplicatedByIdEventAndUpdateTime) {

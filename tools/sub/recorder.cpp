@@ -29,6 +29,8 @@ void Recorder::onGap(const CameraId& camera) {
 
 void Recorder::onCleared(const alarm::AlarmId& id) { cleared_.emplace(id, clock_.now()); }
 
+// Site and camera ids come from a topic that parseTopic() accepted (A-Z a-z 0-9 - _),
+// and the alarm id is hex: nothing here can climb out of the recording directory.
 std::string Recorder::nextPath(const Key& key) {
   const int n = ++files_made_[key];
   const auto base = dir_ / key.first.hex();

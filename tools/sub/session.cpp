@@ -57,8 +57,14 @@ void Session::onVideo(bus::VideoMessage m) {
   cam.id = id;
   ++cam.received;
   cam.bytes += m.payload.size();
-  cam.capture_latency.add(m.receive_us - h.capture_us);
-  cam.gateway_latency.add(m.receive_us - h.publish_us);
+  if (h.flags & bus::kFlagPreRoll) {
+    // Pre-roll units were captured before the alarm on purpose and leave the
+    // gateway in a burst: their age says nothing about the live path.
+    ++cam.pre_roll;
+  } else {
+    cam.capture_latency.add(m.receive_us - h.capture_us);
+    cam.gateway_latency.add(m.receive_us - h.publish_us);
+  }
   cam.codec = std::string(core::codecName(h.codec));
   if (h.width) cam.width = h.width;
   if (h.height) cam.height = h.height;
@@ -205,6 +211,7 @@ Json Session::summary(const bus::MalformedCounts& malformed, double duration_s) 
                            {"duplicates", c.duplicates},
                            {"restarts", c.restarts},
                            {"discontinuities", c.discontinuities},
+                           {"pre_roll", c.pre_roll},
                            {"latency_capture_us", latencyJson(c.capture_latency)},
                            {"latency_gateway_us", latencyJson(c.gateway_latency)}});
   }

@@ -70,8 +70,9 @@ class Session {
     uint64_t duplicates = 0;   // seq not above the last one in the same boot
     uint64_t restarts = 0;     // boot_id changed
     uint64_t discontinuities = 0;
-    LatencyHistogram capture_latency;  // receipt - capture_us
-    LatencyHistogram gateway_latency;  // receipt - publish_us
+    uint64_t pre_roll = 0;             // units flagged pre-roll: not in the latency figures
+    LatencyHistogram capture_latency;  // receipt - capture_us, live units only
+    LatencyHistogram gateway_latency;  // receipt - publish_us, live units only
     std::vector<Unit> gop;             // since the last keyframe, for recordings that start mid-GOP
     size_t gop_bytes = 0;
     bool gop_valid = false;
