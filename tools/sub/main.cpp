@@ -98,6 +98,8 @@ int main(int argc, char** argv) {
   return runSubscriber(options, g_stop, [](const std::string& line) {
     std::fwrite(line.data(), 1, line.size(), stdout);
     std::fputc('\n', stdout);
-    std::fflush(stdout);  // readers are pipes: every event must be visible at once
+    // Readers are pipes: every event must be visible at once. When the reader
+    // is gone (`vcgate-sub ... | head -3`) there is no one to tell: stop.
+    if (std::fflush(stdout) != 0) g_stop.store(true);
   });
 }

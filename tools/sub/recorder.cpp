@@ -1,5 +1,7 @@
 #include "tools/sub/recorder.h"
 
+#include <system_error>
+
 #include <fmt/format.h>
 
 namespace vcgate::sub {
@@ -64,6 +66,7 @@ Recorder::Recording* Recorder::openRecording(const Key& key, const bus::VideoHea
   r.camera = key.second;
   r.alarm = key.first;
   r.path = path;
+  r.codec = header.codec;
   r.writer = std::move(writer);
   return &open_.emplace(key, std::move(r)).first->second;
 }
@@ -82,11 +85,12 @@ void Recorder::write(const CameraId& camera, const bus::VideoHeader& header, con
     const Key key{tag.id, camera};
     if (failed_.contains(key)) continue;
     auto it = open_.find(key);
+    Recording* r = nullptr;
     if (it == open_.end()) {
       // Start at a keyframe: this one, or the one that opened the current GOP.
       const bool from_gop = !unit.keyframe && !gop.empty() && gop.front().keyframe;
       if (!unit.keyframe && !from_gop) continue;
-      Recording* r = openRecording(key, header);
+      r = openRecording(key, header);
       if (!r) continue;
       it = open_.find(key);
       bool ok = true;
@@ -94,6 +98,13 @@ void Recorder::write(const CameraId& camera, const bus::VideoHeader& header, con
         if (!(ok = writeUnit(*r, u))) break;
       }
       if (!ok) close(it, "write_error", "");
+      continue;
+    }
+    if (it->second.codec != header.codec) {
+      // The camera was reconfigured (H.264 <-> H.265): one file holds one codec.
+      close(it, "codec_changed");
+      if (unit.keyframe && (r = openRecording(key, header)) && !writeUnit(*r, unit))
+        close(open_.find(key), "write_error", "");
       continue;
     }
     if (!writeUnit(it->second, unit)) close(it, "write_error", "");
@@ -124,9 +135,16 @@ void Recorder::close(std::map<Key, Recording>::iterator it, const std::string& r
     return;
   }
   const std::string path = report.path;
-  verifying_.emplace_back(std::move(report), std::async(std::launch::async, [path] {
-                            return evidence::verifyPlayable(path);
-                          }));
+  std::future<evidence::PlayableReport> check;
+  try {
+    check = std::async(std::launch::async, [path] { return evidence::verifyPlayable(path); });
+  } catch (const std::system_error&) {
+    // No thread to be had: check it here, late is better than never.
+    std::promise<evidence::PlayableReport> done;
+    done.set_value(evidence::verifyPlayable(path));
+    check = done.get_future();
+  }
+  verifying_.emplace_back(std::move(report), std::move(check));
 }
 
 void Recorder::tick() {

@@ -77,6 +77,7 @@ class Recorder {
     CameraId camera;
     alarm::AlarmId alarm;
     std::string path;
+    core::VideoCodec codec = core::VideoCodec::kH264;
     std::unique_ptr<evidence::Mp4Writer> writer;
     uint64_t first_seq = 0;
     uint64_t last_seq = 0;
