@@ -81,7 +81,12 @@ bool Recorder::writeUnit(Recording& r, const Unit& unit) {
 
 void Recorder::write(const CameraId& camera, const bus::VideoHeader& header, const Unit& unit,
                      const std::vector<Unit>& gop) {
-  for (const auto& tag : header.tags) {
+  for (size_t i = 0; i < header.tags.size(); ++i) {
+    const auto& tag = header.tags[i];
+    // A tag listed twice must not write the unit twice into one file.
+    bool repeated = false;
+    for (size_t k = 0; k < i; ++k) repeated = repeated || header.tags[k].id == tag.id;
+    if (repeated) continue;
     const Key key{tag.id, camera};
     if (failed_.contains(key)) continue;
     auto it = open_.find(key);
