@@ -127,7 +127,9 @@ GstElement* addParseTail(GstBin* bin, VideoCodec codec, const SharedRef& shared,
 
 std::optional<VideoCodec> codecOfCaps(const GstCaps* caps) {
   const GstStructure* s = gst_caps_get_structure(caps, 0);
-  if (gst_structure_has_name(s, "application/x-rtp")) {
+  // RTP pads say application/x-rtp; rtspsrc's select-stream offers the SDP
+  // media as application/x-unknown; both name the codec in encoding-name.
+  if (gst_structure_has_field(s, "encoding-name")) {
     const char* encoding = gst_structure_get_string(s, "encoding-name");
     if (encoding && g_ascii_strcasecmp(encoding, "H264") == 0) return VideoCodec::kH264;
     if (encoding && g_ascii_strcasecmp(encoding, "H265") == 0) return VideoCodec::kH265;

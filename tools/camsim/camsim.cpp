@@ -241,13 +241,16 @@ size_t startOffset(const Clip& clip, size_t i, size_t n) {
 
 std::string launchLine(core::VideoCodec codec) {
   const char* c = codec == core::VideoCodec::kH264 ? "264" : "265";
-  // h26xparse lets the payloader learn the parameter sets from the stream, and
-  // config-interval=-1 repeats them in-band with every keyframe for late
-  // joiners. Byte-stream in between: left to negotiate, h265parse picks hvc1,
-  // whose caps need the parameter sets before the first buffer.
+  // h26xparse lets the payloader learn the parameter sets from the stream.
+  // The clip already carries them in-band in front of every keyframe, so the
+  // payloader must not add its own: rtph26xpay config-interval=-1 inserts them
+  // before every IDR *slice*, which splits a multi-slice keyframe into several
+  // access units at the receiver (parameter sets start a new access unit).
+  // Byte-stream in between: left to negotiate, h265parse picks hvc1, whose
+  // caps need the parameter sets before the first buffer.
   return fmt::format("( appsrc name=src is-live=true format=time ! h{0}parse "
                      "! video/x-h{0},stream-format=byte-stream,alignment=au "
-                     "! rtph{0}pay name=pay0 pt=96 config-interval=-1 )",
+                     "! rtph{0}pay name=pay0 pt=96 )",
                      c);
 }
 
