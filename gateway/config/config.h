@@ -83,6 +83,11 @@ struct LoggingConfig {
   std::chrono::seconds stats_interval{10};    // logging.stats_interval_s; 0 = never
 };
 
+struct MetricsConfig {
+  std::string textfile;                      // metrics.textfile: Prometheus text file path; empty = off
+  std::chrono::milliseconds interval{15'000};  // metrics.interval_s
+};
+
 struct Config {
   std::string source_path;  // the file this was loaded from, for messages
   SiteConfig site;
@@ -90,6 +95,7 @@ struct Config {
   BusConfig bus;
   StorageConfig storage;
   AlarmsConfig alarms;
+  MetricsConfig metrics;
   std::vector<CameraConfig> cameras;
 };
 

@@ -94,6 +94,7 @@ class Loader {
         {"bus", [&](const Entry& e) { readBus(e, config.bus); }},
         {"storage", [&](const Entry& e) { readStorage(e, config.storage); }},
         {"alarms", [&](const Entry& e) { readAlarms(e, config.alarms); }},
+        {"metrics", [&](const Entry& e) { readMetrics(e, config.metrics); }},
         {"camera_defaults", [&](const Entry& e) { defaults_entry = e; }},
         {"cameras", [&](const Entry& e) { cameras_entry = e; }, true,
          "add a 'cameras:' list with at least one camera (id and uri)"},
@@ -138,6 +139,17 @@ class Loader {
         {"send_hwm", [&](const Entry& v) { assign(bus.send_hwm, readInteger(v, kMinSendHwm, kMaxSendHwm, diag_)); }},
     };
     walkMapping(e.value, e.keyAt(), fields, "bus.", "bus", diag_);
+  }
+
+  void readMetrics(const Entry& e, MetricsConfig& metrics) {
+    const Field fields[] = {
+        {"textfile", [&](const Entry& v) { assign(metrics.textfile, readAbsolutePath(v)); }},
+        {"interval_s",
+         [&](const Entry& v) {
+           if (auto s = readNumber(v, 1, 3600, diag_)) metrics.interval = std::chrono::milliseconds(static_cast<int64_t>(*s * 1000));
+         }},
+    };
+    walkMapping(e.value, e.keyAt(), fields, "metrics.", "metrics", diag_);
   }
 
   void readAlarms(const Entry& e, AlarmsConfig& alarms) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "gateway/control/metrics.h"
 #include "gateway/core/log.h"
 #include "gateway/core/uri.h"
 
@@ -33,8 +34,10 @@ void Daemon::requestStop() { g_main_loop_quit(loop_); }
 
 std::string Daemon::reload() {
   spdlog::info("reloading {}", config_.source_path);
+  service_->reloading();
   auto loaded = config::loadConfigFile(config_.source_path);
   if (!loaded.ok()) {
+    service_->ready(summary());
     for (const auto& d : loaded.diagnostics) spdlog::error("{}", d.format());
     spdlog::error("reload refused: {} problem(s) in {}; the running configuration stays",
                   loaded.diagnostics.size(), config_.source_path);
@@ -57,6 +60,7 @@ std::string Daemon::reload() {
   video_loss_->reconfigure(config_.alarms.video_loss);
   publisher_->configureCameras(config_.cameras);  // before the cameras, so new ones have a lane
   cameras_->apply(config_.cameras);
+  service_->ready(summary());
   spdlog::info("reload done: {} camera(s)", config_.cameras.size());
   return {};
 }
@@ -97,6 +101,20 @@ void Daemon::watchCameras() {
     if (s.state == media::CameraState::kDisabled || s.state == media::CameraState::kFinished) continue;
     video_loss_->observe(s.id, s.state == media::CameraState::kStreaming, s.last_error);
   }
+}
+
+std::string Daemon::summary() const {
+  int streaming = 0;
+  const auto stats = cameras_->stats();
+  for (const auto& s : stats) streaming += s.state == media::CameraState::kStreaming;
+  return fmt::format("{}/{} cameras streaming, {} active alarm(s)", streaming, stats.size(), alarms_->active().size());
+}
+
+void Daemon::writeMetrics() const {
+  if (config_.metrics.textfile.empty()) return;
+  const auto text = control::renderMetrics(buildStatus(), cameras_->stats());
+  if (auto written = control::writeMetricsFile(config_.metrics.textfile, text); !written)
+    spdlog::warn("{}", written.error().message);
 }
 
 void Daemon::logStats() const {
@@ -193,12 +211,28 @@ int Daemon::run() {
                                             },
                                             this));
   }
+  if (!config_.metrics.textfile.empty()) {
+    timers_.push_back(g_timeout_add(static_cast<guint>(config_.metrics.interval.count()), +[](gpointer self) -> gboolean {
+      static_cast<Daemon*>(self)->writeMetrics();
+      return G_SOURCE_CONTINUE;
+    }, this));
+  }
+  // Watchdog liveness: the main loop pings, and only if the publishing thread ran a task since.
+  service_ = std::make_unique<ServiceNotifier>(
+      [this](std::function<void()> done) { cameras_->dispatcher().post(std::move(done)); });
+  service_->ready(summary());
+  timers_.push_back(g_timeout_add_seconds(5, +[](gpointer self) -> gboolean {
+    auto* daemon = static_cast<Daemon*>(self);
+    daemon->service_->status(daemon->summary());
+    return G_SOURCE_CONTINUE;
+  }, this));
   spdlog::info("running; SIGHUP reloads, SIGTERM stops");
 
   g_main_loop_run(loop_);
 
   // Shutdown, in the documented order.
   const auto started = std::chrono::steady_clock::now();
+  service_->stopping();
   for (guint source : timers_) g_source_remove(source);
   timers_.clear();
   commands_.reset();
@@ -207,6 +241,7 @@ int Daemon::run() {
     // The stuck pipeline's thread cannot be joined; leave without running destructors.
     std::_Exit(3);
   }
+  service_.reset();
   cameras_.reset();
   publisher_.reset();
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);

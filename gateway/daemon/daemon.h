@@ -21,6 +21,7 @@
 #include "gateway/bus/publisher.h"
 #include "gateway/config/config.h"
 #include "gateway/control/command_handler.h"
+#include "gateway/daemon/service_notifier.h"
 #include "gateway/media/camera_manager.h"
 
 typedef struct _GMainLoop GMainLoop;
@@ -46,6 +47,8 @@ class Daemon {
   bus::StatusMessage buildStatus() const;
   void watchCameras();
   void logStats() const;
+  void writeMetrics() const;
+  std::string summary() const;
 
   config::Config config_;
   const core::Clock& clock_ = core::SystemClock::instance();
@@ -59,6 +62,7 @@ class Daemon {
   std::unique_ptr<alarm::VideoLossMonitor> video_loss_;
   std::unique_ptr<control::CommandHandler> handler_;
   std::unique_ptr<bus::CommandServer> commands_;
+  std::unique_ptr<ServiceNotifier> service_;
   std::vector<unsigned> timers_;
 };
 
