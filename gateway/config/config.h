@@ -83,6 +83,40 @@ struct LoggingConfig {
   std::chrono::seconds stats_interval{10};    // logging.stats_interval_s; 0 = never
 };
 
+// When a rule may fire: days of the week and a daily window in a time zone.
+// A window whose end is before its start crosses midnight (22:00-06:00).
+struct ScheduleConfig {
+  std::string timezone = "UTC";          // an IANA name, e.g. Asia/Shanghai
+  std::vector<int> days{0, 1, 2, 3, 4, 5, 6};  // 0 = Monday ... 6 = Sunday (the day the window starts)
+  int from_minute = 0;                   // minutes after local midnight, "HH:MM"
+  int to_minute = 24 * 60;
+  bool operator==(const ScheduleConfig&) const = default;
+};
+
+// rules[]: what turns a trigger (analytics, a board input, video loss) into an alarm.
+struct RuleConfig {
+  std::string name;
+  // when: the trigger.
+  std::string source;            // motion | blackout | scene_change | defocus | input
+  std::string camera = "*";      // analytics: the camera id, or * for any
+  std::string zone = "*";        // motion: the zone name, or * for any
+  std::string input;             // input: the board input id
+  // raise: the alarm.
+  std::string type;              // defaults to the source
+  int level = 2;
+  std::vector<std::string> cameras;  // covered cameras; empty = the triggering camera
+  std::string description;
+  // timing
+  std::chrono::milliseconds debounce{0};   // the trigger must last this long before the alarm is raised
+  std::chrono::milliseconds hold{10'000};  // the alarm stays this long after the trigger ends, then clears
+  std::chrono::milliseconds cooldown{0};   // after a clear, triggers are ignored this long
+  bool auto_clear = true;                  // false: only an operator or the platform clears it
+  std::optional<ScheduleConfig> schedule;  // fire only inside this schedule
+  std::optional<ScheduleConfig> escalate_schedule;  // inside this schedule the level becomes escalate_level
+  int escalate_level = 1;
+  bool operator==(const RuleConfig&) const = default;
+};
+
 struct MetricsConfig {
   std::string textfile;                      // metrics.textfile: Prometheus text file path; empty = off
   std::chrono::milliseconds interval{15'000};  // metrics.interval_s
@@ -97,6 +131,7 @@ struct Config {
   AlarmsConfig alarms;
   MetricsConfig metrics;
   std::vector<CameraConfig> cameras;
+  std::vector<RuleConfig> rules;
 };
 
 // One problem found in a config file, located so a technician can go to it.

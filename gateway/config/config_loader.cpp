@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -36,6 +37,8 @@ constexpr int64_t kMaxReconnectInitialMs = 600'000;
 constexpr int64_t kMaxReconnectMaxMs = 3'600'000;
 constexpr int64_t kMaxStableMs = 86'400'000;
 constexpr size_t kMaxIdLength = 64;
+constexpr std::string_view kRuleSources[] = {"motion", "blackout", "scene_change", "defocus", "input"};
+constexpr std::string_view kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 constexpr double kMinHeartbeatS = 0.1;
 constexpr double kMaxHeartbeatS = 60;
 constexpr int64_t kMinSendHwm = 10;
@@ -87,6 +90,7 @@ class Loader {
     // stands in the file, so both are read after the walk.
     std::optional<Entry> defaults_entry;
     std::optional<Entry> cameras_entry;
+    std::optional<Entry> rules_entry;
     const Field fields[] = {
         {"site", [&](const Entry& e) { readSite(e, config.site); }, true,
          "add a 'site:' section with at least 'id: SITE-ID'"},
@@ -95,6 +99,7 @@ class Loader {
         {"storage", [&](const Entry& e) { readStorage(e, config.storage); }},
         {"alarms", [&](const Entry& e) { readAlarms(e, config.alarms); }},
         {"metrics", [&](const Entry& e) { readMetrics(e, config.metrics); }},
+        {"rules", [&](const Entry& e) { rules_entry = e; }},
         {"camera_defaults", [&](const Entry& e) { defaults_entry = e; }},
         {"cameras", [&](const Entry& e) { cameras_entry = e; }, true,
          "add a 'cameras:' list with at least one camera (id and uri)"},
@@ -104,6 +109,8 @@ class Loader {
     CameraConfig defaults;
     if (defaults_entry) readCameraDefaults(*defaults_entry, defaults);
     if (cameras_entry) readCameras(*cameras_entry, defaults, config.cameras);
+    // Rules name cameras: read them once the cameras are known.
+    if (rules_entry) readRules(*rules_entry, config.cameras, config.rules);
   }
 
  private:
@@ -139,6 +146,162 @@ class Loader {
         {"send_hwm", [&](const Entry& v) { assign(bus.send_hwm, readInteger(v, kMinSendHwm, kMaxSendHwm, diag_)); }},
     };
     walkMapping(e.value, e.keyAt(), fields, "bus.", "bus", diag_);
+  }
+
+  void readRules(const Entry& e, const std::vector<CameraConfig>& cameras, std::vector<RuleConfig>& rules) {
+    if (e.value.IsNull()) return;
+    if (!e.value.IsSequence()) {
+      diag_.error(e.at(), fmt::format("rules must be a list (one '- name: ...' entry per rule), got {}", describe(e.value)));
+      return;
+    }
+    std::set<std::string> names;
+    int index = 0;
+    for (const auto& item : e.value) {
+      ++index;
+      RuleConfig rule;
+      std::string where = fmt::format("rule {}", index);
+      if (const auto name = findKey(item, "name"); name && name->IsScalar()) where += fmt::format(" ('{}')", name->Scalar());
+      const auto knownCamera = [&](const Entry& v, const std::string& id) {
+        if (id == "*") return true;
+        for (const auto& c : cameras)
+          if (c.id == id) return true;
+        std::vector<std::string_view> ids;
+        for (const auto& c : cameras) ids.push_back(c.id);
+        const std::string close = suggest(id, ids);
+        diag_.error(v.at(), fmt::format("{}: no camera '{}' in this config{}", where, id,
+                                        close.empty() ? "" : fmt::format(": did you mean '{}'?", close)));
+        return false;
+      };
+      const Field when_fields[] = {
+          {"source", [&](const Entry& v) { assign(rule.source, readChoice(v, kRuleSources, diag_)); }, true,
+           "say what triggers it: motion, blackout, scene_change, defocus or input"},
+          {"camera",
+           [&](const Entry& v) {
+             auto id = readString(v, diag_);
+             if (id && knownCamera(v, *id)) rule.camera = *id;
+           }},
+          {"zone", [&](const Entry& v) { assign(rule.zone, readString(v, diag_)); }},
+          {"input", [&](const Entry& v) { assign(rule.input, readString(v, diag_)); }},
+      };
+      const Field raise_fields[] = {
+          {"type", [&](const Entry& v) { assign(rule.type, readString(v, diag_)); }},
+          {"level", [&](const Entry& v) { assign(rule.level, readInteger(v, 1, 3, diag_)); }},
+          {"description", [&](const Entry& v) { assign(rule.description, readString(v, diag_)); }},
+      };
+      const auto seconds = [&](std::chrono::milliseconds& out) {
+        return [&](const Entry& v) {
+          if (auto s = readNumber(v, 0, 86'400, diag_)) out = std::chrono::milliseconds(static_cast<int64_t>(*s * 1000));
+        };
+      };
+      const Field fields[] = {
+          {"name",
+           [&](const Entry& v) {
+             if (auto name = readId(v)) {
+               rule.name = *name;
+               if (!names.insert(*name).second)
+                 diag_.error(v.at(), fmt::format("rule name '{}' is used twice: rule names must be unique", *name));
+             }
+           },
+           true, "give each rule a unique name, e.g. 'name: hall-b-panic'"},
+          {"when", [&](const Entry& v) { walkMapping(v.value, v.keyAt(), when_fields, "when.", where + " 'when'", diag_); },
+           true, "say what triggers it, e.g. 'when: {source: input, input: panic-hall-b}'"},
+          {"raise", [&](const Entry& v) { walkMapping(v.value, v.keyAt(), raise_fields, "raise.", where + " 'raise'", diag_); }},
+          {"cameras",
+           [&](const Entry& v) {
+             if (!v.value.IsSequence()) {
+               diag_.error(v.at(), fmt::format("{}: cameras must be a list of camera ids", where));
+               return;
+             }
+             for (const auto& c : v.value) {
+               const Entry item_entry{v.key, c, v.name};
+               auto id = readString(item_entry, diag_);
+               if (id && *id != "*" && knownCamera(item_entry, *id)) rule.cameras.push_back(*id);
+             }
+           }},
+          {"debounce_s", seconds(rule.debounce)},
+          {"hold_s", seconds(rule.hold)},
+          {"cooldown_s", seconds(rule.cooldown)},
+          {"auto_clear", [&](const Entry& v) { assign(rule.auto_clear, readBool(v, diag_)); }},
+          {"schedule", [&](const Entry& v) { rule.schedule = readSchedule(v, where); }},
+          {"escalate",
+           [&](const Entry& v) {
+             const Field escalate_fields[] = {
+                 {"level", [&](const Entry& l) { assign(rule.escalate_level, readInteger(l, 1, 3, diag_)); }},
+                 {"schedule", [&](const Entry& s) { rule.escalate_schedule = readSchedule(s, where); }, true,
+                  "say when the level is raised, e.g. 'schedule: {from: \"22:00\", to: \"06:00\"}'"},
+             };
+             walkMapping(v.value, v.keyAt(), escalate_fields, "escalate.", where + " 'escalate'", diag_);
+           }},
+      };
+      const Location at = locationOf(item);
+      if (!walkMapping(item, at.line ? at : e.keyAt(), fields, "", where, diag_)) continue;
+      if (rule.source == "input" && rule.input.empty())
+        diag_.error(at, fmt::format("{}: an input rule needs 'when.input: INPUT-ID'", where));
+      if (rule.source != "input" && !rule.input.empty())
+        diag_.error(at, fmt::format("{}: 'when.input' only applies to source: input", where));
+      if (rule.source == "input" && rule.cameras.empty())
+        diag_.error(at, fmt::format("{}: an input rule must list the cameras it covers ('cameras: [...]')", where));
+      if (rule.type.empty()) rule.type = rule.source;
+      rules.push_back(std::move(rule));
+    }
+  }
+
+  std::optional<ScheduleConfig> readSchedule(const Entry& e, const std::string& where) {
+    ScheduleConfig schedule;
+    bool ok = true;
+    const auto clock = [&](int& out) {
+      return [&](const Entry& v) {
+        auto text = readString(v, diag_);
+        if (!text) return void(ok = false);
+        int h = -1, m = -1;
+        char extra = 0;
+        if (std::sscanf(text->c_str(), "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 24 || m < 0 || m > 59 ||
+            (h == 24 && m != 0)) {
+          diag_.error(v.at(), fmt::format("{} '{}' is not a time of day: write HH:MM, 00:00 to 24:00", v.name, *text));
+          ok = false;
+          return;
+        }
+        out = h * 60 + m;
+      };
+    };
+    const Field fields[] = {
+        {"timezone",
+         [&](const Entry& v) {
+           auto tz = readString(v, diag_);
+           if (!tz) return void(ok = false);
+           if (!validTimeZone(*tz)) {
+             diag_.error(v.at(), fmt::format("{}: unknown time zone '{}' (an IANA name such as Europe/Berlin or "
+                                             "Asia/Shanghai, from /usr/share/zoneinfo)", where, *tz));
+             ok = false;
+             return;
+           }
+           schedule.timezone = *tz;
+         }},
+        {"days",
+         [&](const Entry& v) {
+           if (!v.value.IsSequence()) {
+             diag_.error(v.at(), fmt::format("{}: days must be a list such as [mon, tue, wed]", where));
+             return void(ok = false);
+           }
+           schedule.days.clear();
+           for (const auto& d : v.value) {
+             auto day = readChoice(Entry{v.key, d, v.name}, kDays, diag_);
+             if (!day) return void(ok = false);
+             schedule.days.push_back(static_cast<int>(std::find(std::begin(kDays), std::end(kDays), *day) - std::begin(kDays)));
+           }
+         }},
+        {"from", clock(schedule.from_minute)},
+        {"to", clock(schedule.to_minute)},
+    };
+    if (!walkMapping(e.value, e.keyAt(), fields, e.name + ".", where + " '" + e.name + "'", diag_) || !ok)
+      return std::nullopt;
+    return schedule;
+  }
+
+  static bool validTimeZone(const std::string& name) {
+    if (name == "UTC") return true;
+    if (name.empty() || name.find("..") != std::string::npos || name.front() == '/') return false;
+    return std::filesystem::is_regular_file("/usr/share/zoneinfo/" + name);
   }
 
   void readMetrics(const Entry& e, MetricsConfig& metrics) {
