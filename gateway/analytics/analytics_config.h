@@ -52,8 +52,8 @@ struct TamperConfig {
   // scene_change_fraction of the frame differs from the background by more
   // than scene_change_threshold grey levels.
   bool scene_change = true;
-  double scene_change_fraction = 0.6;
-  double scene_change_threshold = 40.0;
+  double scene_change_fraction = 0.5;
+  double scene_change_threshold = 32.0;
   double scene_change_min_duration_s = 0.0;
 
   // Loss of focus: sharpness (variance of the Laplacian of the grey frame)
