@@ -58,6 +58,7 @@ std::string Daemon::reload() {
   if (auto level = core::parseLogLevel(config_.logging.level)) spdlog::set_level(*level);
   alarms_->reconfigure(config_);
   video_loss_->reconfigure(config_.alarms.video_loss);
+  rules_->reconfigure(config_.rules);
   publisher_->configureCameras(config_.cameras);  // before the cameras, so new ones have a lane
   cameras_->apply(config_.cameras);
   service_->ready(summary());
@@ -97,6 +98,7 @@ bus::StatusMessage Daemon::buildStatus() const {
 }
 
 void Daemon::watchCameras() {
+  rules_->tick();
   for (const auto& s : cameras_->stats()) {
     if (s.state == media::CameraState::kDisabled || s.state == media::CameraState::kFinished) continue;
     video_loss_->observe(s.id, s.state == media::CameraState::kStreaming, s.last_error);
@@ -143,8 +145,10 @@ bool Daemon::startBus() {
     spdlog::info("alarm {} {}: level {} {} from {} on {}{}", a.id.hex(), alarm::eventName(event.kind), a.level,
                  a.type, a.source, joinIds(a.cameras), a.description.empty() ? "" : " (" + a.description + ")");
     publisher_->onAlarmEvent(event);
+    if (event.kind == alarm::AlarmEventKind::kCleared && rules_) rules_->onAlarmCleared(a.id.hex());
   });
   video_loss_ = std::make_unique<alarm::VideoLossMonitor>(*alarms_, clock_, config_.alarms.video_loss);
+  rules_ = std::make_unique<alarm::RuleEngine>(config_.rules, *alarms_, clock_);
 
   control::CommandContext context;
   context.site = config_.site.id;

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "gateway/alarm/alarm_engine.h"
+#include "gateway/alarm/rule_engine.h"
 #include "gateway/alarm/video_loss_monitor.h"
 #include "gateway/bus/command_server.h"
 #include "gateway/bus/publisher.h"
@@ -60,6 +61,7 @@ class Daemon {
   std::unique_ptr<media::CameraManager> cameras_;
   std::unique_ptr<alarm::AlarmEngine> alarms_;
   std::unique_ptr<alarm::VideoLossMonitor> video_loss_;
+  std::unique_ptr<alarm::RuleEngine> rules_;
   std::unique_ptr<control::CommandHandler> handler_;
   std::unique_ptr<bus::CommandServer> commands_;
   std::unique_ptr<ServiceNotifier> service_;
