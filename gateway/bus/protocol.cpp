@@ -215,7 +215,8 @@ json alarmToJson(const alarm::Alarm& a) {
 
 std::string encodeAlarmEvent(const AlarmEventMessage& m) {
   json alarm_json = alarmToJson(m.event.alarm);
-  json j = {{"v", kProtocolVersion}, {"boot", bootIdHex(m.boot_id)},       {"seq", m.seq},
+  json j = {{"v", kProtocolVersion}, {"boot", bootIdHex(m.boot_id)}, {"seq", m.seq}, {"event_id", m.event_id},
+            {"redelivery", m.redelivery},
             {"time_us", m.time_us},  {"site", m.site},                     {"event", eventName(m.event.kind)},
             {"alarm", std::move(alarm_json)}};
   return j.dump();
@@ -239,6 +240,8 @@ core::Result<AlarmEventMessage> decodeAlarmEventUnchecked(std::string_view text)
   m.seq = seq;
   m.time_us = time_us;
   m.site = site;
+  m.event_id = j.value("event_id", uint64_t{0});
+  m.redelivery = j.value("redelivery", uint32_t{0});
   auto kind = alarm::eventKindFromName(event);
   if (!kind) return core::makeError(fmt::format("unknown event '{}'", event));
   m.event.kind = *kind;

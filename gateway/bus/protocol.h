@@ -81,7 +81,12 @@ core::Result<VideoHeader> decodeVideoHeader(std::span<const uint8_t> frame);
 // ---- alarm events (JSON) ----
 struct AlarmEventMessage {
   uint64_t boot_id = 0;
-  uint64_t seq = 0;       // per gateway, +1 for every alarm event published
+  uint64_t seq = 0;       // per gateway and boot, +1 for every alarm event message published (re-sends too)
+  // The event's number in the gateway's journal: stable across restarts and
+  // re-sends; the platform acknowledges it with the event.ack command. 0 when
+  // the event was not journaled.
+  uint64_t event_id = 0;
+  uint32_t redelivery = 0;  // 0 the first time, then 1, 2, ... for each re-send
   int64_t time_us = 0;    // when the event was published
   std::string site;
   alarm::AlarmEvent event;

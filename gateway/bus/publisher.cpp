@@ -51,8 +51,12 @@ void Publisher::configureCameras(const std::vector<config::CameraConfig>& camera
   dispatcher_.post([this, cameras] { doConfigure(cameras); });
 }
 
-void Publisher::onAlarmEvent(const alarm::AlarmEvent& event) {
-  dispatcher_.post([this, event] { doAlarmEvent(event); });
+void Publisher::onAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id) {
+  dispatcher_.post([this, event, event_id] { doAlarmEvent(event, event_id); });
+}
+
+void Publisher::resendAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id, uint32_t redelivery) {
+  dispatcher_.post([this, event, event_id, redelivery] { sendAlarmEvent(event, event_id, redelivery); });
 }
 
 void Publisher::startLiveView(const std::string& camera, int64_t until_us) {
@@ -182,14 +186,20 @@ void Publisher::sendJson(const std::string& topic, const std::string& json) {
   }
 }
 
-void Publisher::doAlarmEvent(const alarm::AlarmEvent& event) {
+void Publisher::sendAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id, uint32_t redelivery) {
   AlarmEventMessage message;
   message.boot_id = options_.boot_id;
   message.seq = alarm_seq_++;
+  message.event_id = event_id;
+  message.redelivery = redelivery;
   message.time_us = clock_.wallMicros();
   message.site = options_.site;
   message.event = event;
   sendJson(alarmTopic(options_.site), encodeAlarmEvent(message));
+}
+
+void Publisher::doAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id) {
+  sendAlarmEvent(event, event_id, 0);
 
   const auto& a = event.alarm;
   for (const auto& camera : a.cameras) {

@@ -55,7 +55,11 @@ class Publisher final : public media::FrameSink {
 
   // Any thread: each posts a task to the worker.
   void configureCameras(const std::vector<config::CameraConfig>& cameras);
-  void onAlarmEvent(const alarm::AlarmEvent& event);
+  // Publishes the event and applies it to the cameras' covers. `event_id` is
+  // its journal number (0 if it was not journaled).
+  void onAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id = 0);
+  // Publishes an event again (not yet acknowledged); the covers are not touched.
+  void resendAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id, uint32_t redelivery);
   void startLiveView(const std::string& camera, int64_t until_us);
   void stopLiveView(const std::string& camera);
   // Fills in the publisher's per-camera fields of `status` and publishes it.
@@ -88,7 +92,8 @@ class Publisher final : public media::FrameSink {
 
   // All on the worker thread.
   void doConfigure(const std::vector<config::CameraConfig>& cameras);
-  void doAlarmEvent(const alarm::AlarmEvent& event);
+  void doAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id);
+  void sendAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id, uint32_t redelivery);
   void doLiveView(const std::string& camera, int64_t until_us);
   void doStatus(StatusMessage status);
   bool covered(Lane& lane, int64_t at_us);
