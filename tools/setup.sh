@@ -21,7 +21,7 @@ packages=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
   libzmq3-dev cppzmq-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libsystemd-dev
+  libsystemd-dev libgpiod-dev
   iproute2 procps
 )
 
