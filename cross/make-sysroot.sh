@@ -118,6 +118,7 @@ mkdir -p "$tmp"/usr/{bin,sbin,lib} "$tmp/var/lib/dpkg/info"
 ln -s usr/bin "$tmp/bin"; ln -s usr/sbin "$tmp/sbin"; ln -s usr/lib "$tmp/lib"
 status=$tmp/var/lib/dpkg/status
 : >"$status"
+echo 1 >"$tmp/var/lib/dpkg/info/format"  # multiarch layout: NAME:ARCH.list for M-A: same
 ctl=$(mktemp -d)
 trap 'rm -rf "$ctl"' EXIT
 echo "make-sysroot: unpacking ${#debs[@]} packages"
@@ -129,8 +130,9 @@ for deb in "${debs[@]}"; do
   # owns a library (by its path inside this tree) and reads its shlibs/symbols.
   name=$(dpkg-deb -f "$deb" Package)
   parch=$(dpkg-deb -f "$deb" Architecture)
+  # dpkg names the files of Multi-Arch: same packages NAME:ARCH.*, others NAME.*
   qual=$name
-  [ "$parch" = all ] || qual=$name:$parch
+  [ "$(dpkg-deb -f "$deb" Multi-Arch)" = same ] && qual=$name:$parch
   { dpkg-deb -f "$deb"; echo "Status: install ok installed"; echo; } >>"$status"
   rm -rf "${ctl:?}"/*
   dpkg-deb -e "$deb" "$ctl"

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine:
 #   tools/setup.sh demo   install what is missing, build, run vcgated on configs/demo.yaml
-#   tools/setup.sh test   install what is missing, build, run the whole test suite (ctest)
+#   tools/setup.sh test   install what is missing, build, run the whole test suite (ctest),
+#                         then cross-build for arm64 and run the arm64 tests under qemu
+#                         (VCGATE_SKIP_CROSS=1 skips the cross part)
 #   tools/setup.sh deps   only install what is missing
 #   tools/setup.sh build  install what is missing and build
+#   tools/setup.sh cross  install what is missing, cross-build for arm64, run its tests under qemu
 # Idempotent: packages already installed are not touched, the build directory is reused.
 set -euo pipefail
 
@@ -25,13 +28,18 @@ packages=(
   iproute2 procps
 )
 
+# Only for the cross build and its tests under qemu (cross/test-arm64.sh).
+cross_packages=(
+  g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user dpkg-dev
+)
+
 install_missing() {
   local missing=()
-  for p in "${packages[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then
-    echo "setup: all ${#packages[@]} packages present"
+    echo "setup: all $# packages present"
     return
   fi
   echo "setup: installing ${missing[*]}"
@@ -49,21 +57,37 @@ build() {
   cmake --build "$build_dir" -j "$jobs"
 }
 
+# Cross-build for arm64 and run the tests labelled arm64 under qemu-user.
+cross_test() {
+  install_missing "${cross_packages[@]}"
+  VCGATE_JOBS=$jobs "$here/cross/test-arm64.sh"
+}
+
 case "${1:-}" in
-  deps) install_missing ;;
-  build) install_missing; build ;;
+  deps) install_missing "${packages[@]}" ;;
+  build) install_missing "${packages[@]}"; build ;;
   demo)
-    install_missing; build
+    install_missing "${packages[@]}"; build
     shift
     exec "$build_dir/gateway/vcgated" --config "$here/configs/demo.yaml" "$@"
     ;;
   test)
-    install_missing; build
-    cd "$build_dir"
-    exec ctest --output-on-failure --timeout 300 -j "$jobs" ${VCGATE_CTEST_ARGS:-}
+    install_missing "${packages[@]}"; build
+    native=0
+    (cd "$build_dir" && ctest --output-on-failure --timeout 300 -j "$jobs" ${VCGATE_CTEST_ARGS:-}) || native=$?
+    cross=0
+    if [ "${VCGATE_SKIP_CROSS:-0}" != 1 ]; then
+      cross_test || cross=$?
+    fi
+    echo "setup: native tests exit $native, arm64 cross tests exit $cross"
+    [ "$native" -eq 0 ] && [ "$cross" -eq 0 ]
+    ;;
+  cross)
+    install_missing "${packages[@]}"
+    cross_test
     ;;
   *)
-    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
