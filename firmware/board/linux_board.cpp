@@ -113,8 +113,9 @@ core::Result<void> LinuxBoard::driveOutput(size_t index, bool on) {
 
 core::Result<std::vector<int>> LinuxBoard::openLines() {
   if (config().inputs.empty() && config().outputs.empty()) return std::vector<int>{};
-  return core::makeError("this vcgated was built without libgpiod (libgpiod-dev): GPIO inputs and outputs are "
-                         "unavailable");
+  return core::makeError(fmt::format("board.chip '{}': this vcgated was built without libgpiod (libgpiod-dev), so "
+                                     "GPIO inputs and outputs are unavailable",
+                                     config().chip));
 }
 void LinuxBoard::closeLines() {}
 void LinuxBoard::onReadable(int) {}
