@@ -90,7 +90,13 @@ apt_opts=(
   -o "APT::Get::List-Cleanup=0" -o "APT::Sandbox::User=root"
 )
 echo "make-sysroot: apt-get update ($arch lists)"
-apt-get "${apt_opts[@]}" update -qq
+# A mirror caught mid-sync answers with index files of the wrong size: retry.
+for try in 1 2 3 4; do
+  if apt-get "${apt_opts[@]}" update -qq; then break; fi
+  [ "$try" -lt 4 ] || { echo "make-sysroot: apt-get update failed 4 times" >&2; exit 1; }
+  echo "make-sysroot: apt-get update failed, retrying in $((try * 15)) s" >&2
+  sleep $((try * 15))
+done
 # With an empty status every dependency is "missing", so --download-only
 # fetches exactly the closure of the list.
 echo "make-sysroot: resolving and downloading ${#packages[@]} packages and their dependencies"
