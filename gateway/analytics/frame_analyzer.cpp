@@ -154,7 +154,7 @@ AnalyticsEvent FrameAnalyzer::event(EventKind kind, const std::string& zone, boo
   return e;
 }
 
-void FrameAnalyzer::emit(Persistence::Change change, Persistence& p, EventKind kind, const std::string& zone,
+void FrameAnalyzer::emit(Persistence::Change change, const Persistence& p, EventKind kind, const std::string& zone,
                          double score, int64_t t, std::vector<AnalyticsEvent>& out) const {
   if (change == Persistence::Change::kStarted) out.push_back(event(kind, zone, true, score, t));
   if (change == Persistence::Change::kEnded) out.push_back(event(kind, zone, false, p.peak(), t));
@@ -187,13 +187,16 @@ std::vector<AnalyticsEvent> FrameAnalyzer::process(const GreyFrame& frame) {
     last_capture_us_ = t;
     return out;
   }
-  const double dt_s = std::max<int64_t>(0, t - last_capture_us_) / 1e6;
-  last_capture_us_ = std::max(last_capture_us_, t);
+  const int64_t step_us = std::max<int64_t>(0, t - last_capture_us_);
+  const double dt_s = step_us / 1e6;
+  last_capture_us_ = t;
+  timeline_us_ += step_us;
+  const int64_t now = timeline_us_;  // for the persistence timers; events carry t
 
   // Blackout first: a dark frame says nothing about motion or focus.
   const bool dark =
       tc.blackout && (last_.stats.mean <= tc.blackout_max_mean || last_.stats.stddev <= tc.blackout_max_stddev);
-  emit(blackout_.update(dark, t, 1.0 - last_.stats.mean / 255.0), blackout_, EventKind::kBlackout, {},
+  emit(blackout_.update(dark, now, 1.0 - last_.stats.mean / 255.0), blackout_, EventKind::kBlackout, {},
        1.0 - last_.stats.mean / 255.0, t, out);
 
   // Difference from the background, with the frame's overall brightness shift
@@ -209,7 +212,7 @@ std::vector<AnalyticsEvent> FrameAnalyzer::process(const GreyFrame& frame) {
   last_.changed_fraction = static_cast<double>(changed) / n;
 
   const bool whole = !dark && tc.scene_change && last_.changed_fraction >= tc.scene_change_fraction;
-  const auto scene = scene_change_.update(whole, t, last_.changed_fraction);
+  const auto scene = scene_change_.update(whole, now, last_.changed_fraction);
   emit(scene, scene_change_, EventKind::kSceneChange, {}, last_.changed_fraction, t, out);
 
   for (size_t zi = 0; zi < zones_.size(); ++zi) {
@@ -220,7 +223,7 @@ std::vector<AnalyticsEvent> FrameAnalyzer::process(const GreyFrame& frame) {
     const double fraction = z.pixels.empty() ? 0.0 : static_cast<double>(moving) / z.pixels.size();
     last_.zone_fraction[zi] = fraction;
     const bool motion = !dark && !whole && !z.pixels.empty() && fraction >= z.config.min_area;
-    emit(z.state.update(motion, t, fraction), z.state, EventKind::kMotion, z.config.name, fraction, t, out);
+    emit(z.state.update(motion, now, fraction), z.state, EventKind::kMotion, z.config.name, fraction, t, out);
   }
 
   if (!dark && !whole) {
@@ -232,7 +235,7 @@ std::vector<AnalyticsEvent> FrameAnalyzer::process(const GreyFrame& frame) {
       const bool judged = baseline_ >= tc.defocus_min_baseline;
       const bool blurred = judged && last_.sharpness < tc.defocus_ratio * baseline_;
       const double loss = 1.0 - last_.sharpness / baseline_;
-      emit(defocus_.update(blurred, t, loss), defocus_, EventKind::kDefocus, {}, loss, t, out);
+      emit(defocus_.update(blurred, now, loss), defocus_, EventKind::kDefocus, {}, loss, t, out);
       // Follow slow changes of the scene (day, night), never the blur itself.
       if (!blurred && !defocus_.active())
         baseline_ += emaWeight(dt_s, tc.defocus_learn_s) * (last_.sharpness - baseline_);

@@ -17,6 +17,10 @@
 // Motion and defocus are not judged on frames that are blacked out or changed
 // as a whole (those are tamper, not motion), nor is scene change on a black frame.
 //
+// Durations (min_duration_s, hold_s, the time constants) are measured between
+// capture times; a capture time that steps back (the wall clock was corrected)
+// counts as no time passing, so nothing waits for the clock to catch up.
+//
 // Thread rules: one thread at a time (the analytics worker owns one per camera).
 #pragma once
 
@@ -101,8 +105,8 @@ class FrameAnalyzer {
   };
   void seedBackground(const GreyFrame& frame);
   AnalyticsEvent event(EventKind kind, const std::string& zone, bool active, double score, int64_t t) const;
-  void emit(Persistence::Change change, Persistence& p, EventKind kind, const std::string& zone, double score,
-            int64_t t, std::vector<AnalyticsEvent>& out) const;
+  void emit(Persistence::Change change, const Persistence& p, EventKind kind, const std::string& zone,
+            double score, int64_t t, std::vector<AnalyticsEvent>& out) const;
 
   CameraAnalyticsConfig config_;
   std::vector<Zone> zones_;
@@ -112,7 +116,10 @@ class FrameAnalyzer {
 
   std::vector<float> background_;  // empty until the first frame
   double background_mean_ = 0;
+  // Capture times are wall-clock and may step back (NTP): durations are
+  // measured on a timeline that only moves forward by the gaps between frames.
   int64_t last_capture_us_ = 0;
+  int64_t timeline_us_ = 0;
   double baseline_ = 0;           // sharpness baseline; 0 = learning
   int baseline_frames_ = 0;
   double baseline_sum_ = 0;

@@ -309,6 +309,28 @@ TEST(MotionTest, ObjectStandingStillIsLearnedIntoTheBackground) {
   EXPECT_LT(motion[1].capture_us, kBase + 30 * kSecond);
 }
 
+TEST(MotionTest, WallClockSteppingBackDoesNotFreezeAnEvent) {
+  auto z = zone("door", 0.5, 0, 1, 1);
+  z.hold_s = 3;
+  FrameAnalyzer analyzer(camera({z}));
+  const auto bg = scene();
+  std::vector<AnalyticsEvent> events;
+  auto feed = [&](const GreyFrame& f, int64_t t) {
+    auto e = analyzer.process(at(f, t));
+    events.insert(events.end(), e.begin(), e.end());
+  };
+  feed(bg, kBase);
+  feed(bg, kBase + kSecond);
+  feed(withObject(bg, 100, 30), kBase + 2 * kSecond);
+  ASSERT_EQ(events.size(), 1u);
+  // NTP corrects the clock by an hour backwards; frames keep coming every second.
+  const int64_t back = kBase - 3600 * kSecond;
+  for (int i = 0; i < 4; ++i) feed(bg, back + i * kSecond);
+  ASSERT_EQ(events.size(), 2u) << "ended after 3 s of frames, not after the clock caught up";
+  EXPECT_FALSE(events[1].active);
+  EXPECT_EQ(events[1].capture_us, back + 3 * kSecond) << "events carry the frame's own capture time";
+}
+
 TEST(TamperTest, FrameTurningBlackRaisesBlackoutAndNoMotion) {
   auto c = camera({zone("all", 0, 0, 1, 1)});
   c.tamper.blackout_min_duration_s = 2;
