@@ -241,12 +241,13 @@ ScanResult scanEvidenceDir(const std::string& dir) {
   std::error_code ec;
   for (fs::directory_iterator day(dir, ec), end; !ec && day != end; day.increment(ec)) {
     const std::string day_name = day->path().filename().string();
-    if (!day->is_directory() || !looksLikeDate(day_name)) continue;
+    std::error_code type_ec;
+    if (!looksLikeDate(day_name) || !day->is_directory(type_ec)) continue;
     std::error_code ec2;
     for (fs::directory_iterator alarm_dir(day->path(), ec2); !ec2 && alarm_dir != end; alarm_dir.increment(ec2)) {
       const std::string alarm_name = alarm_dir->path().filename().string();
       const auto alarm = alarm::AlarmId::fromHex(alarm_name);
-      if (!alarm_dir->is_directory() || !alarm) continue;
+      if (!alarm || !alarm_dir->is_directory(type_ec)) continue;
       std::vector<fs::path> files;
       std::error_code ec3;
       for (fs::directory_iterator f(alarm_dir->path(), ec3); !ec3 && f != end; f.increment(ec3))
@@ -261,7 +262,8 @@ ScanResult scanEvidenceDir(const std::string& dir) {
           continue;
         }
         if (file.extension() == ".json") {
-          if (!fs::exists(fs::path(file).replace_extension(".mp4"))) {
+          std::error_code exists_ec;
+          if (!fs::exists(fs::path(file).replace_extension(".mp4"), exists_ec) && !exists_ec) {
             // Pruning deletes the clip, then its metadata: a crash in between leaves this.
             std::error_code ignored;
             fs::remove(file, ignored);
@@ -314,7 +316,8 @@ ScanResult scanEvidenceDir(const std::string& dir) {
           result.interrupted.push_back(clip);
         }
         std::error_code size_ec;
-        clip.bytes = fs::file_size(clip.path, size_ec);
+        const auto size = fs::file_size(clip.path, size_ec);
+        clip.bytes = size_ec ? 0 : size;
         result.clips.push_back(std::move(clip));
       }
       std::error_code ignored;

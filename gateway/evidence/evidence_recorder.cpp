@@ -500,7 +500,8 @@ void EvidenceRecorder::finishPart(OpenClip& clip, ClipState state, std::string n
   if (closed) info.frames = closed->frames;
   info.state = state;
   info.note = std::move(note);
-  info.bytes = fs::file_size(info.path, ec);
+  const auto size = fs::file_size(info.path, ec);
+  info.bytes = ec ? 0 : size;
   if (auto written = writeSidecar(info, options_.sync_fragments); !written) noteError(written.error().message);
   publish(info);
   spdlog::info("evidence: clip {} {}: {} frame(s), {} bytes{}{}", info.path, clipStateName(state), info.frames,

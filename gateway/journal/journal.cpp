@@ -54,6 +54,8 @@ std::string reasonText(int err, const std::string& dir) {
       return "input/output error (the storage may be failing)";
     case ENOENT:
       return "it does not exist";
+    case EFBIG:
+      return "it is larger than any journal segment can be (1 GiB): it is not a journal file, move it away";
     default:
       return std::strerror(err);
   }
@@ -89,6 +91,11 @@ int readAll(const std::string& path, std::vector<uint8_t>& out) {
     const int err = errno;
     ::close(fd);
     return err;
+  }
+  // No segment is ever this large: refuse rather than try to hold it in memory.
+  if (st.st_size > (off_t{1} << 30)) {
+    ::close(fd);
+    return EFBIG;
   }
   out.resize(static_cast<size_t>(st.st_size));
   size_t have = 0;

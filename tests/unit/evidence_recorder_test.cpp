@@ -302,6 +302,23 @@ TEST(EvidenceRecorder, IdleCameraClosesItsClipsAndBadCameraIdsAreRefused) {
   EXPECT_EQ(clips[0].frames, 20u);
 }
 
+TEST(EvidenceRecorder, UnusableDirectoryIsAClearError) {
+  TempDir dir;
+  const std::string file = dir.write("not-a-dir", "x");
+  auto options = optionsFor(fs::path(file) / "evidence");
+  auto started = EvidenceRecorder::start(options);
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(started.error().message.find(file), std::string::npos) << started.error().message;
+  if (geteuid() == 0 && fs::is_directory("/sys/kernel")) {
+    // Root ignores file modes; sysfs refuses new entries even to root.
+    options.dir = "/sys/kernel/vcgate-evidence-test";
+    started = EvidenceRecorder::start(options);
+    ASSERT_FALSE(started.ok());
+    EXPECT_NE(started.error().message.find("/sys/kernel/vcgate-evidence-test"), std::string::npos);
+    EXPECT_NE(started.error().message.find("permission denied"), std::string::npos) << started.error().message;
+  }
+}
+
 // The quota is enforced when clips close: acknowledged alarms' clips go
 // first (oldest first, however new they are), unacknowledged ones last.
 TEST(EvidenceRecorder, QuotaPrunesAcknowledgedFirstThenOldestFirst) {
