@@ -127,6 +127,11 @@ core::Result<Alarm> AlarmEngine::acknowledge(const std::string& text, const std:
   return *alarm;
 }
 
+void AlarmEngine::restore(const std::vector<Alarm>& alarms) {
+  for (const auto& alarm : alarms)
+    if (alarm.state == AlarmState::kActive) active_[alarm.id] = alarm;
+}
+
 std::vector<Alarm> AlarmEngine::active() const {
   std::vector<Alarm> out;
   for (const auto& [_, alarm] : active_) out.push_back(alarm);

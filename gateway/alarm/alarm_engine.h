@@ -54,6 +54,10 @@ class AlarmEngine {
   core::Result<Alarm> clear(const std::string& id);
   core::Result<Alarm> acknowledge(const std::string& id, const std::string& by);
 
+  // Alarms that were active when the gateway stopped (read back from the
+  // state directory): active again, without new events.
+  void restore(const std::vector<Alarm>& alarms);
+
   std::vector<Alarm> active() const;
   const std::deque<Alarm>& recent() const { return recent_; }  // cleared, newest last
 

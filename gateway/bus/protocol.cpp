@@ -306,6 +306,7 @@ json statusToJson(const StatusMessage& m) {
   json j = {{"v", kProtocolVersion},  {"boot", bootIdHex(m.boot_id)}, {"seq", m.seq},
             {"time_us", m.time_us},   {"site", m.site},              {"version", m.version},
             {"uptime_s", m.uptime_s}, {"interval_s", m.interval_s},  {"active_alarms", m.active_alarms},
+            {"journal_backlog", m.journal_backlog},
             {"cameras", std::move(cameras)}};
   return j;
 }
@@ -334,6 +335,7 @@ core::Result<StatusMessage> decodeStatusUnchecked(std::string_view text) {
   m.version = j.value("version", std::string());
   m.uptime_s = j.value("uptime_s", 0.0);
   m.active_alarms = j.value("active_alarms", 0);
+  m.journal_backlog = j.value("journal_backlog", uint64_t{0});
   auto cams = j.find("cameras");
   if (cams == j.end() || !cams->is_array()) return core::makeError("missing array 'cameras'");
   for (const auto& c : *cams) {

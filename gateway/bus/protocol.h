@@ -117,6 +117,7 @@ struct StatusMessage {
   double uptime_s = 0;
   double interval_s = 1;   // the next heartbeat is due after this
   int active_alarms = 0;
+  uint64_t journal_backlog = 0;  // alarm events not yet acknowledged by the platform
   std::vector<CameraStatus> cameras;
 };
 std::string encodeStatus(const StatusMessage& message);

@@ -198,9 +198,16 @@ void Publisher::sendAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id
   sendJson(alarmTopic(options_.site), encodeAlarmEvent(message));
 }
 
+void Publisher::restoreCover(const alarm::Alarm& alarm) {
+  dispatcher_.post([this, alarm] { applyToCovers({alarm::AlarmEventKind::kRaised, alarm}); });
+}
+
 void Publisher::doAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id) {
   sendAlarmEvent(event, event_id, 0);
+  applyToCovers(event);
+}
 
+void Publisher::applyToCovers(const alarm::AlarmEvent& event) {
   const auto& a = event.alarm;
   for (const auto& camera : a.cameras) {
     auto it = lanes_.find(camera);

@@ -58,6 +58,9 @@ class Publisher final : public media::FrameSink {
   // Publishes the event and applies it to the cameras' covers. `event_id` is
   // its journal number (0 if it was not journaled).
   void onAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id = 0);
+  // An alarm that was active before a restart covers its cameras again, with
+  // nothing published about it (its events are in the journal's backlog).
+  void restoreCover(const alarm::Alarm& alarm);
   // Publishes an event again (not yet acknowledged); the covers are not touched.
   void resendAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id, uint32_t redelivery);
   void startLiveView(const std::string& camera, int64_t until_us);
@@ -93,6 +96,7 @@ class Publisher final : public media::FrameSink {
   // All on the worker thread.
   void doConfigure(const std::vector<config::CameraConfig>& cameras);
   void doAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id);
+  void applyToCovers(const alarm::AlarmEvent& event);
   void sendAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id, uint32_t redelivery);
   void doLiveView(const std::string& camera, int64_t until_us);
   void doStatus(StatusMessage status);

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include <csignal>
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -73,6 +74,7 @@ bus::StatusMessage Daemon::buildStatus() const {
   status.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   status.interval_s = std::chrono::duration<double>(config_.bus.heartbeat).count();
   status.active_alarms = static_cast<int>(alarms_->active().size());
+  status.journal_backlog = delivery_->backlog();
   // What only the publisher thread knows (published, buffered, covering alarms)
   // comes from its last heartbeat: at most one interval old.
   const auto published = publisher_->lastStatus();
@@ -99,6 +101,7 @@ bus::StatusMessage Daemon::buildStatus() const {
 
 void Daemon::watchCameras() {
   rules_->tick();
+  delivery_->tick();
   for (const auto& s : cameras_->stats()) {
     if (s.state == media::CameraState::kDisabled || s.state == media::CameraState::kFinished) continue;
     video_loss_->observe(s.id, s.state == media::CameraState::kStreaming, s.last_error);
@@ -124,6 +127,33 @@ void Daemon::logStats() const {
   spdlog::info("camera stats\n{}", table.substr(0, table.size() - 1));
 }
 
+void Daemon::startDelivery() {
+  const std::filesystem::path state = config_.storage.state_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(state, ec);
+  auto journal = journal::Journal::open((state / "journal").string());
+  std::unique_ptr<journal::Journal> opened;
+  if (journal) {
+    opened = std::move(*journal);
+    const auto& report = opened->recovery();
+    spdlog::info("journal: {}", report.summary());
+    for (const auto& range : report.corrupt)
+      spdlog::error("journal: {} at byte {} ({} bytes skipped): {}", range.file, range.offset, range.length,
+                    range.reason);
+  } else {
+    spdlog::error("journal unavailable, alarm events will NOT survive a restart: {}", journal.error().message);
+  }
+  const std::string active_file = (state / "active-alarms.json").string();
+  delivery_ = std::make_unique<EventDelivery>(std::move(opened), *publisher_, config_.site.id, active_file, clock_);
+  const auto restored = EventDelivery::loadActive(active_file);
+  alarms_->restore(restored);
+  for (const auto& alarm : restored) {
+    publisher_->restoreCover(alarm);
+    spdlog::info("alarm {} restored: level {} {} on {}", alarm.id.hex(), alarm.level, alarm.type,
+                 joinIds(alarm.cameras));
+  }
+}
+
 bool Daemon::startBus() {
   bus::PublisherOptions options;
   options.site = config_.site.id;
@@ -144,11 +174,12 @@ bool Daemon::startBus() {
     const auto& a = event.alarm;
     spdlog::info("alarm {} {}: level {} {} from {} on {}{}", a.id.hex(), alarm::eventName(event.kind), a.level,
                  a.type, a.source, joinIds(a.cameras), a.description.empty() ? "" : " (" + a.description + ")");
-    publisher_->onAlarmEvent(event);
+    delivery_->onEvent(event, alarms_->active());
     if (event.kind == alarm::AlarmEventKind::kCleared && rules_) rules_->onAlarmCleared(a.id.hex());
   });
   video_loss_ = std::make_unique<alarm::VideoLossMonitor>(*alarms_, clock_, config_.alarms.video_loss);
   rules_ = std::make_unique<alarm::RuleEngine>(config_.rules, *alarms_, clock_);
+  startDelivery();
 
   control::CommandContext context;
   context.site = config_.site.id;

@@ -22,6 +22,7 @@
 #include "gateway/bus/publisher.h"
 #include "gateway/config/config.h"
 #include "gateway/control/command_handler.h"
+#include "gateway/daemon/event_delivery.h"
 #include "gateway/daemon/service_notifier.h"
 #include "gateway/media/camera_manager.h"
 
@@ -45,6 +46,7 @@ class Daemon {
 
  private:
   bool startBus();
+  void startDelivery();
   bus::StatusMessage buildStatus() const;
   void watchCameras();
   void logStats() const;
@@ -62,6 +64,7 @@ class Daemon {
   std::unique_ptr<alarm::AlarmEngine> alarms_;
   std::unique_ptr<alarm::VideoLossMonitor> video_loss_;
   std::unique_ptr<alarm::RuleEngine> rules_;
+  std::unique_ptr<EventDelivery> delivery_;
   std::unique_ptr<control::CommandHandler> handler_;
   std::unique_ptr<bus::CommandServer> commands_;
   std::unique_ptr<ServiceNotifier> service_;
