@@ -66,8 +66,8 @@ core::Result<std::vector<int>> SimulatedBoard::openLines() {
   fifo_keepalive_fd_ = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (fifo_keepalive_fd_ < 0)
     return core::makeError(fmt::format("simulated board: cannot open {}: {}", path, std::strerror(errno)));
-  // Inputs start inactive at their inactive level; nothing fires until a command says otherwise.
-  for (size_t i = 0; i < config().inputs.size(); ++i) setActive(i, false);
+  // Inputs start inactive at their inactive level (InputBank's initial state),
+  // or where commands before start() put them.
   return std::vector<int>{fifo_fd_};
 }
 

@@ -271,6 +271,16 @@ TEST_F(SimulatedBoardTest, CommandsFromAnotherThreadAreDebouncedToo) {
   EXPECT_TRUE(events_.all()[0].active);
 }
 
+TEST_F(SimulatedBoardTest, CommandBeforeStartFiresOnceStarted) {
+  SimulatedBoard board(config());
+  ASSERT_TRUE(board.command("press door-1").ok());
+  EXPECT_FALSE(board.inputs()[1].active) << "not debounced before the input thread runs";
+  ASSERT_TRUE(board.start(events_.callback()).ok());
+  ASSERT_TRUE(events_.waitForCount(1));
+  EXPECT_EQ(events_.all()[0].id, "door-1");
+  EXPECT_TRUE(board.inputs()[1].active);
+}
+
 TEST_F(SimulatedBoardTest, TemperatureIsSettable) {
   const auto c = config();
   SimulatedBoard board(c);
