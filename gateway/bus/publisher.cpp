@@ -86,7 +86,7 @@ void Publisher::doConfigure(const std::vector<config::CameraConfig>& cameras) {
       continue;
     }
     auto [it, _] = next.emplace(std::piecewise_construct, std::forward_as_tuple(camera.id),
-                                std::forward_as_tuple(videoTopic(options_.site, camera.id),
+                                std::forward_as_tuple(camera.id, videoTopic(options_.site, camera.id),
                                                       camera.buffering.pre_roll_s, camera.buffering.max_bytes));
     if (old != lanes_.end()) {
       // A changed camera keeps its covers and numbering; only the buffer starts afresh.
@@ -172,6 +172,7 @@ void Publisher::send(Lane& lane, const media::AccessUnit& unit, const media::Acc
   } catch (const zmq::error_t& e) {
     spdlog::warn("publishing {}: {}", lane.topic, e.what());
   }
+  if (observer_ && !tag_scratch_.empty()) observer_(lane.camera, keep, tag_scratch_);
   ++lane.seq;
   lane.last_index = unit.index;
   lane.next_discontinuity = false;

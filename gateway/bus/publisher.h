@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -70,6 +71,13 @@ class Publisher final : public media::FrameSink {
   // The last heartbeat published (empty before the first).
   StatusMessage lastStatus() const;
 
+  // Called on the worker thread with every video unit published while alarms
+  // cover its camera, with those alarms (the evidence recorder writes clips
+  // from exactly this stream). Set before the dispatcher starts; must not block.
+  using PublishedObserver =
+      std::function<void(const std::string& camera, const media::AccessUnitPtr& unit, const std::vector<AlarmTag>& tags)>;
+  void setPublishedObserver(PublishedObserver observer) { observer_ = std::move(observer); }
+
   // Worker thread (FrameSink).
   void onAccessUnit(const media::CameraId& camera, const media::AccessUnitPtr& unit) override;
 
@@ -79,7 +87,9 @@ class Publisher final : public media::FrameSink {
     int64_t until_us = INT64_MAX;  // INT64_MAX while the alarm is active; then clear + post-roll
   };
   struct Lane {
-    Lane(std::string topic_, double pre_roll_s, uint64_t max_bytes) : topic(std::move(topic_)), buffer(pre_roll_s, max_bytes) {}
+    Lane(std::string camera_, std::string topic_, double pre_roll_s, uint64_t max_bytes)
+        : camera(std::move(camera_)), topic(std::move(topic_)), buffer(pre_roll_s, max_bytes) {}
+    std::string camera;
     std::string topic;
     media::PreAlarmBuffer buffer;
     std::map<alarm::AlarmId, Cover> covers;
@@ -116,6 +126,7 @@ class Publisher final : public media::FrameSink {
   uint64_t status_seq_ = 0;
   std::string header_scratch_;   // reused for every video header: no allocation per frame
   std::vector<AlarmTag> tag_scratch_;
+  PublishedObserver observer_;
 
   mutable std::mutex status_mutex_;
   StatusMessage last_status_;

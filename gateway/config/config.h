@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "firmware/board/board_config.h"
+#include "gateway/analytics/analytics_config.h"
 #include "gateway/core/result.h"
 
 namespace vcgate::config {
@@ -130,6 +132,9 @@ struct Config {
   StorageConfig storage;
   AlarmsConfig alarms;
   MetricsConfig metrics;
+  // Per-camera analytics (cameras[].analytics in the file), gathered here for the analytics sink.
+  analytics::AnalyticsConfig analytics;
+  std::optional<board::BoardConfig> board;  // board: absent = no board inputs
   std::vector<CameraConfig> cameras;
   std::vector<RuleConfig> rules;
 };

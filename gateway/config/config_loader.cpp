@@ -38,6 +38,7 @@ constexpr int64_t kMaxReconnectMaxMs = 3'600'000;
 constexpr int64_t kMaxStableMs = 86'400'000;
 constexpr size_t kMaxIdLength = 64;
 constexpr std::string_view kRuleSources[] = {"motion", "blackout", "scene_change", "defocus", "input"};
+constexpr std::string_view kBoardKinds[] = {"simulated", "linux"};
 constexpr std::string_view kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 constexpr double kMinHeartbeatS = 0.1;
 constexpr double kMaxHeartbeatS = 60;
@@ -100,6 +101,7 @@ class Loader {
         {"alarms", [&](const Entry& e) { readAlarms(e, config.alarms); }},
         {"metrics", [&](const Entry& e) { readMetrics(e, config.metrics); }},
         {"rules", [&](const Entry& e) { rules_entry = e; }},
+        {"board", [&](const Entry& e) { config.board = readBoard(e); }},
         {"camera_defaults", [&](const Entry& e) { defaults_entry = e; }},
         {"cameras", [&](const Entry& e) { cameras_entry = e; }, true,
          "add a 'cameras:' list with at least one camera (id and uri)"},
@@ -108,7 +110,7 @@ class Loader {
 
     CameraConfig defaults;
     if (defaults_entry) readCameraDefaults(*defaults_entry, defaults);
-    if (cameras_entry) readCameras(*cameras_entry, defaults, config.cameras);
+    if (cameras_entry) readCameras(*cameras_entry, defaults, config.cameras, config.analytics);
     // Rules name cameras: read them once the cameras are known.
     if (rules_entry) readRules(*rules_entry, config.cameras, config.rules);
   }
@@ -302,6 +304,143 @@ class Loader {
     if (name == "UTC") return true;
     if (name.empty() || name.find("..") != std::string::npos || name.front() == '/') return false;
     return std::filesystem::is_regular_file("/usr/share/zoneinfo/" + name);
+  }
+
+  std::optional<analytics::CameraAnalyticsConfig> readAnalytics(const Entry& e, const std::string& where) {
+    analytics::CameraAnalyticsConfig out;
+    const std::string here = where + " analytics";
+    std::set<std::string> zone_names;
+    const auto zone = [&](const Entry& z, int index) {
+      analytics::MotionZoneConfig zone;
+      const std::string zone_where = fmt::format("{} zone {}", here, index);
+      const Field zone_fields[] = {
+          {"name",
+           [&](const Entry& v) {
+             if (auto name = readId(v)) {
+               zone.name = *name;
+               if (!zone_names.insert(*name).second)
+                 diag_.error(v.at(), fmt::format("{}: zone name '{}' is used twice", here, *name));
+             }
+           },
+           true, "name the zone, e.g. 'name: platform-edge'"},
+          {"polygon",
+           [&](const Entry& v) {
+             if (!v.value.IsSequence() || v.value.size() < 3) {
+               diag_.error(v.at(), fmt::format("{}: polygon needs at least 3 points [x, y], each 0.0 to 1.0 "
+                                               "(fractions of the picture width and height)", zone_where));
+               return;
+             }
+             for (const auto& point : v.value) {
+               const Location at = locationOf(point);
+               if (!point.IsSequence() || point.size() != 2) {
+                 diag_.error(at, fmt::format("{}: a point is [x, y], e.g. [0.25, 0.5]", zone_where));
+                 return;
+               }
+               auto x = readNumber(Entry{v.key, point[0], "x"}, 0, 1, diag_);
+               auto y = readNumber(Entry{v.key, point[1], "y"}, 0, 1, diag_);
+               if (!x || !y) return;
+               zone.polygon.push_back({*x, *y});
+             }
+           },
+           true, "give the zone's corners, e.g. 'polygon: [[0,0.5],[1,0.5],[1,1],[0,1]]'"},
+          {"sensitivity", [&](const Entry& v) { assign(zone.sensitivity, readNumber(v, 0, 1, diag_)); }},
+          {"min_area", [&](const Entry& v) { assign(zone.min_area, readNumber(v, 0.0001, 1, diag_)); }},
+          {"min_duration_s", [&](const Entry& v) { assign(zone.min_duration_s, readNumber(v, 0, 3600, diag_)); }},
+          {"hold_s", [&](const Entry& v) { assign(zone.hold_s, readNumber(v, 0, 3600, diag_)); }},
+      };
+      walkMapping(z.value, z.keyAt(), zone_fields, "zones.", zone_where, diag_);
+      out.zones.push_back(std::move(zone));
+    };
+    const Field tamper_fields[] = {
+        {"blackout", [&](const Entry& v) { assign(out.tamper.blackout, readBool(v, diag_)); }},
+        {"scene_change", [&](const Entry& v) { assign(out.tamper.scene_change, readBool(v, diag_)); }},
+        {"defocus", [&](const Entry& v) { assign(out.tamper.defocus, readBool(v, diag_)); }},
+        {"hold_s", [&](const Entry& v) { assign(out.tamper.hold_s, readNumber(v, 0, 3600, diag_)); }},
+    };
+    const Field fields[] = {
+        {"enabled", [&](const Entry& v) { assign(out.enabled, readBool(v, diag_)); }},
+        {"interval_s", [&](const Entry& v) { assign(out.interval_s, readNumber(v, 0.1, 3600, diag_)); }},
+        {"width", [&](const Entry& v) { assign(out.width, readInteger(v, 16, 1920, diag_)); }},
+        {"height", [&](const Entry& v) { assign(out.height, readInteger(v, 16, 1080, diag_)); }},
+        {"background_s", [&](const Entry& v) { assign(out.background_s, readNumber(v, 1, 86400, diag_)); }},
+        {"zones",
+         [&](const Entry& v) {
+           if (!v.value.IsSequence()) {
+             diag_.error(v.at(), fmt::format("{}: zones must be a list", here));
+             return;
+           }
+           int index = 0;
+           for (const auto& item : v.value) zone(Entry{v.key, item, v.name}, ++index);
+         }},
+        {"tamper", [&](const Entry& v) { walkMapping(v.value, v.keyAt(), tamper_fields, "tamper.", here + " tamper", diag_); }},
+    };
+    if (!walkMapping(e.value, e.keyAt(), fields, "analytics.", here, diag_)) return std::nullopt;
+    return out;
+  }
+
+  std::optional<board::BoardConfig> readBoard(const Entry& e) {
+    board::BoardConfig out;
+    std::set<std::string> ids;
+    const auto uniqueId = [&](const Entry& v, std::string& id) {
+      if (auto text = readId(v)) {
+        id = *text;
+        if (!ids.insert(id).second) diag_.error(v.at(), fmt::format("board: '{}' is used twice", id));
+      }
+    };
+    const Field fields[] = {
+        {"kind",
+         [&](const Entry& v) {
+           if (auto kind = readChoice(v, kBoardKinds, diag_)) out.kind = *board::parseBoardKind(*kind);
+         }},
+        {"chip", [&](const Entry& v) { assign(out.chip, readString(v, diag_)); }},
+        {"control_path", [&](const Entry& v) { assign(out.control_path, readAbsolutePath(v)); }},
+        {"thermal_zone", [&](const Entry& v) { assign(out.thermal_zone, readString(v, diag_)); }},
+        {"simulated_temperature_c",
+         [&](const Entry& v) { assign(out.simulated_temperature_c, readNumber(v, -60, 200, diag_)); }},
+        {"inputs",
+         [&](const Entry& v) {
+           if (!v.value.IsSequence()) return diag_.error(v.at(), "board.inputs must be a list");
+           int index = 0;
+           for (const auto& item : v.value) {
+             board::InputConfig input;
+             const Field input_fields[] = {
+                 {"id", [&](const Entry& f) { uniqueId(f, input.id); }, true, "name the input, e.g. 'id: panic-hall-b'"},
+                 {"line", [&](const Entry& f) { assign(input.line, readInteger(f, 0, 1023, diag_)); }},
+                 {"active_low", [&](const Entry& f) { assign(input.active_low, readBool(f, diag_)); }},
+                 {"debounce_ms", [&](const Entry& f) { assign(input.debounce, readInteger(f, 0, 10'000, diag_)); }},
+             };
+             walkMapping(item, locationOf(item), input_fields, "inputs.", fmt::format("board input {}", ++index), diag_);
+             out.inputs.push_back(std::move(input));
+           }
+         }},
+        {"outputs",
+         [&](const Entry& v) {
+           if (!v.value.IsSequence()) return diag_.error(v.at(), "board.outputs must be a list");
+           int index = 0;
+           for (const auto& item : v.value) {
+             board::OutputConfig output;
+             const Field output_fields[] = {
+                 {"id", [&](const Entry& f) { uniqueId(f, output.id); }, true, "name the output, e.g. 'id: status-led'"},
+                 {"line", [&](const Entry& f) { assign(output.line, readInteger(f, 0, 1023, diag_)); }},
+                 {"active_low", [&](const Entry& f) { assign(output.active_low, readBool(f, diag_)); }},
+                 {"initial_on", [&](const Entry& f) { assign(output.initial_on, readBool(f, diag_)); }},
+             };
+             walkMapping(item, locationOf(item), output_fields, "outputs.", fmt::format("board output {}", ++index), diag_);
+             out.outputs.push_back(std::move(output));
+           }
+         }},
+        {"watchdog",
+         [&](const Entry& v) {
+           const Field watchdog_fields[] = {
+               {"enabled", [&](const Entry& f) { assign(out.watchdog.enabled, readBool(f, diag_)); }},
+               {"device", [&](const Entry& f) { assign(out.watchdog.device, readAbsolutePath(f)); }},
+               {"timeout_s", [&](const Entry& f) { assign(out.watchdog.timeout_s, readInteger(f, 0, 600, diag_)); }},
+           };
+           walkMapping(v.value, v.keyAt(), watchdog_fields, "watchdog.", "board.watchdog", diag_);
+         }},
+    };
+    if (!walkMapping(e.value, e.keyAt(), fields, "board.", "board", diag_)) return std::nullopt;
+    return out;
   }
 
   void readMetrics(const Entry& e, MetricsConfig& metrics) {
@@ -503,7 +642,8 @@ class Loader {
     walkMapping(e.value, e.keyAt(), fields, "", where, diag_);
   }
 
-  void readCameras(const Entry& e, const CameraConfig& defaults, std::vector<CameraConfig>& cameras) {
+  void readCameras(const Entry& e, const CameraConfig& defaults, std::vector<CameraConfig>& cameras,
+                   analytics::AnalyticsConfig& analytics) {
     if (e.value.IsNull() || (e.value.IsSequence() && e.value.size() == 0)) {
       diag_.error(e.keyAt(), "cameras is empty: list at least one camera, e.g. '- id: cam-1' and 'uri: rtsp://...'");
       return;
@@ -538,10 +678,16 @@ class Loader {
       fields.push_back({"uri", [&](const Entry& v) { assign(cam.uri, readCameraUri(v)); }, true,
                         "add the camera's stream address, e.g. 'uri: rtsp://192.0.2.10:554/stream1'"});
       fields.push_back({"sub_uri", [&](const Entry& v) { assign(cam.sub_uri, readCameraUri(v)); }});
+      std::optional<analytics::CameraAnalyticsConfig> camera_analytics;
+      fields.push_back({"analytics", [&](const Entry& v) { camera_analytics = readAnalytics(v, where); }});
 
       const Location at = locationOf(item);
       if (!walkMapping(item, at.line ? at : e.keyAt(), fields, "", where, diag_)) continue;
       if (cam.name.empty()) cam.name = cam.id;
+      if (camera_analytics) {
+        camera_analytics->camera = cam.id;
+        analytics.cameras.push_back(std::move(*camera_analytics));
+      }
       cameras.push_back(std::move(cam));
     }
   }

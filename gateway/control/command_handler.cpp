@@ -1,12 +1,33 @@
 #include "gateway/control/command_handler.h"
 
+#include <sys/statvfs.h>
+#include <sys/timex.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "gateway/core/uri.h"
 
 namespace vcgate::control {
 namespace {
 
 using nlohmann::json;
+
+// Thresholds of the health verdict. A full evidence disk loses clips; a hot
+// ARM board throttles (most throttle from 80-85 °C) and then drops frames.
+constexpr double kDiskDegradedPercent = 90;
+constexpr double kDiskFaultPercent = 97;
+constexpr double kHotCelsius = 80;
+constexpr double kTooHotCelsius = 90;
 
 // A refusal with its protocol error code; thrown only inside handle() and
 // caught there, so a bad request never travels further than this file.
@@ -40,12 +61,190 @@ std::optional<T> optional(const json& args, const char* name, const char* what) 
   return required<T>(args, name, what);
 }
 
+json storageFacts(const std::string& role, const std::string& path) {
+  namespace fs = std::filesystem;
+  json out = {{"role", role}, {"path", path}};
+  std::error_code ec;
+  const bool exists = fs::is_directory(path, ec);
+  out["exists"] = exists;
+  out["writable"] = exists && access(path.c_str(), W_OK) == 0;
+  // A directory not created yet still lives on some file system: report the
+  // nearest existing parent's, which is where it will be.
+  fs::path probe = path;
+  while (!probe.empty() && !fs::exists(probe, ec) && probe != probe.parent_path()) probe = probe.parent_path();
+  struct statvfs vfs {};
+  if (probe.empty() || statvfs(probe.c_str(), &vfs) != 0) {
+    out["error"] = fmt::format("cannot read the disk use of {}: {}", path, std::strerror(errno));
+    return out;
+  }
+  const double unit = static_cast<double>(vfs.f_frsize);
+  const double used = static_cast<double>(vfs.f_blocks - vfs.f_bfree) * unit;
+  const double available = static_cast<double>(vfs.f_bavail) * unit;
+  out["measured_at"] = probe.string();
+  out["total_bytes"] = static_cast<uint64_t>(static_cast<double>(vfs.f_blocks) * unit);
+  out["free_bytes"] = static_cast<uint64_t>(available);
+  // As df computes it: the blocks reserved for root do not count as free.
+  out["used_percent"] = used + available > 0 ? std::round(used * 1000 / (used + available)) / 10 : 0.0;
+  return out;
+}
+
+// The kernel's NTP state, the same source timedatectl's NTPSynchronized
+// reads, without a child process or D-Bus on the main loop.
+json clockFacts() {
+  struct timex tx {};
+  if (adjtimex(&tx) < 0) return {{"synchronized", nullptr}, {"source", "adjtimex"}, {"max_error_ms", nullptr}};
+  // systemd calls the clock synchronised while the kernel's maximum error
+  // stays below 16 s, the value it is set to when nobody disciplines it.
+  const bool synced = !(tx.status & STA_UNSYNC) && tx.maxerror < 16'000'000;
+  return {{"synchronized", synced}, {"source", "adjtimex"}, {"max_error_ms", static_cast<double>(tx.maxerror) / 1000}};
+}
+
+json temperatureFacts(const std::string& thermal_dir) {
+  namespace fs = std::filesystem;
+  json zones = json::array();
+  json hottest = nullptr;
+  std::string sensor;
+  std::error_code ec;
+  std::vector<fs::path> found;
+  for (fs::directory_iterator it(thermal_dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().filename().string().starts_with("thermal_zone")) found.push_back(it->path());
+  std::sort(found.begin(), found.end());
+  for (const auto& zone : found) {
+    std::ifstream temp(zone / "temp");
+    long milli = 0;
+    if (!(temp >> milli)) continue;  // a sensor that cannot be read right now (e.g. a sleeping GPU)
+    std::string type;
+    std::ifstream type_file(zone / "type");
+    std::getline(type_file, type);
+    const double celsius = static_cast<double>(milli) / 1000;
+    zones.push_back({{"zone", zone.filename().string()}, {"type", type}, {"celsius", celsius}});
+    if (hottest.is_null() || celsius > hottest.get<double>()) {
+      hottest = celsius;
+      sensor = fmt::format("{} ({})", zone.filename().string(), type);
+    }
+  }
+  return {{"celsius", hottest}, {"sensor", sensor}, {"zones", zones}};
+}
+
+json cameraToJson(const std::string& id, const media::CameraStatsSnapshot* stats, const bus::CameraStatus* status,
+                  const config::CameraConfig* camera) {
+  json c = {{"id", id}};
+  c["name"] = camera ? (camera->name.empty() ? camera->id : camera->name) : id;
+  c["uri"] = camera ? core::redactUri(camera->uri) : "";
+  if (stats) {
+    c["state"] = std::string(media::stateName(stats->state));
+    c["codec"] = stats->codec;
+    c["width"] = stats->width;
+    c["height"] = stats->height;
+    c["fps"] = stats->fps;
+    c["bitrate_bps"] = stats->bitrate_bps;
+    c["gop_frames"] = stats->keyframe_interval_frames;
+    c["gop_s"] = stats->keyframe_interval_s;
+    c["frames"] = stats->frames;
+    c["keyframes"] = stats->keyframes;
+    c["bytes"] = stats->bytes;
+    c["reconnects"] = stats->reconnects;
+    c["last_frame_age_ms"] = stats->last_frame_age_ms;
+    c["last_error"] = stats->last_error;
+    c["dropped"] = stats->dropped;
+  } else if (status) {  // no per-camera stats wired: what the heartbeat knows
+    c["state"] = status->state;
+    c["fps"] = status->fps;
+    c["bitrate_bps"] = status->bitrate_bps;
+    c["frames"] = status->frames;
+    c["dropped"] = status->dropped;
+  }
+  c["published"] = status ? status->published : 0;
+  c["buffered_s"] = status ? status->buffered_s : 0.0;
+  c["buffered_bytes"] = status ? status->buffered_bytes : 0;
+  c["pre_roll_s"] = camera ? camera->buffering.pre_roll_s : 0.0;
+  c["max_buffer_bytes"] = camera ? camera->buffering.max_bytes : 0;
+  json alarms = json::array();
+  if (status)
+    for (const auto& t : status->alarms) alarms.push_back({{"id", t.id.hex()}, {"level", t.level}});
+  c["alarms"] = std::move(alarms);
+  c["live_view"] = status && status->live_view;
+  return c;
+}
+
 json unwrap(core::Result<alarm::Alarm> result) {
   if (!result) throw Refusal{result.error().code.empty() ? "internal" : result.error().code, result.error().message};
   return {{"alarm", bus::alarmToJson(*result)}};
 }
 
 }  // namespace
+
+json systemFacts(const config::StorageConfig* storage, const std::string& thermal_dir) {
+  json disks = json::array();
+  if (storage) {
+    disks.push_back(storageFacts("state_dir", storage->state_dir));
+    disks.push_back(storageFacts("evidence_dir", storage->evidence_dir));
+  }
+  return {{"storage", std::move(disks)}, {"clock", clockFacts()}, {"temperature", temperatureFacts(thermal_dir)}};
+}
+
+json assessHealth(const json& status, const std::vector<media::CameraStatsSnapshot>& stats) {
+  enum Level { kOk, kDegraded, kFault };
+  Level level = kOk;
+  std::vector<std::string> problems;
+  const auto problem = [&](Level l, std::string text) {
+    level = std::max(level, l);
+    problems.push_back(std::move(text));
+  };
+
+  int enabled = 0, streaming = 0;
+  for (const auto& c : status.value("cameras", json::array())) {
+    const std::string id = c.value("id", ""), state = c.value("state", "");
+    if (state == "disabled") continue;
+    ++enabled;
+    if (state == "streaming") {
+      ++streaming;
+      continue;
+    }
+    if (state == "finished") continue;  // a clip without loop that has ended: done, not broken
+    std::string error;
+    for (const auto& s : stats)
+      if (s.id == id) error = s.last_error;
+    problem(kDegraded, error.empty() ? fmt::format("camera {} {}", id, state)
+                                     : fmt::format("camera {} {} ({})", id, state, error));
+  }
+  if (enabled == 0) problem(kDegraded, "no camera enabled");
+  else if (streaming == 0 && std::none_of(stats.begin(), stats.end(), [](const auto& s) {
+             return s.state == media::CameraState::kFinished;
+           }))
+    level = kFault;  // nothing to show or record at all
+
+  const json& system = status.contains("system") ? status["system"] : json::object();
+  for (const auto& d : system.value("storage", json::array())) {
+    const std::string where = fmt::format("{} {}", d.value("role", ""), d.value("path", ""));
+    if (d.contains("error")) {
+      problem(kDegraded, d["error"].get<std::string>());
+      continue;
+    }
+    const double used = d.value("used_percent", 0.0);
+    if (used >= kDiskFaultPercent) problem(kFault, fmt::format("disk full: {} {:.0f}% used", where, used));
+    else if (used >= kDiskDegradedPercent) problem(kDegraded, fmt::format("disk nearly full: {} {:.0f}% used", where, used));
+    if (d.value("exists", false) && !d.value("writable", true))
+      problem(kDegraded, fmt::format("{} is not writable by the gateway", where));
+  }
+  if (system.contains("clock") && system["clock"].value("synchronized", json(nullptr)) == false)
+    problem(kDegraded, "clock not synchronized (alarm and video times may be wrong: check NTP)");
+  if (system.contains("temperature") && system["temperature"].value("celsius", json(nullptr)).is_number()) {
+    const double celsius = system["temperature"]["celsius"].get<double>();
+    if (celsius >= kTooHotCelsius) problem(kFault, fmt::format("board at {:.0f} °C: too hot, check the fan and vents", celsius));
+    else if (celsius >= kHotCelsius) problem(kDegraded, fmt::format("board at {:.0f} °C: hot, check ventilation", celsius));
+  }
+
+  const int alarms = status.value("active_alarms", 0);
+  const char* verdict = level == kOk ? "OK" : level == kDegraded ? "DEGRADED" : "FAULT";
+  std::string summary = verdict + std::string(": ");
+  for (const auto& p : problems) summary += p + "; ";
+  summary += fmt::format("{}/{} cameras streaming, {} active alarm{}", streaming, enabled, alarms, alarms == 1 ? "" : "s");
+  std::string lower = verdict;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return {{"verdict", lower}, {"summary", summary}, {"problems", problems},
+          {"cameras_streaming", streaming}, {"cameras_enabled", enabled}};
+}
 
 std::string CommandHandler::handle(const std::string& text, const bus::RequestOrigin& origin) {
   json reply = {{"v", bus::kProtocolVersion}};
@@ -66,9 +265,44 @@ std::string CommandHandler::handle(const std::string& text, const bus::RequestOr
       result = {{"site", context_.site},
                 {"version", context_.version},
                 {"boot", bus::bootIdHex(context_.publisher->bootId())},
-                {"time_us", context_.clock->wallMicros()}};
+                {"time_us", context_.clock->wallMicros()},
+                {"publish", context_.publisher->boundEndpoints()}};
     } else if (cmd == "status") {
       result = bus::statusToJson(context_.status());
+      // Heartbeats get these from the publisher; a command answers for now.
+      result["boot"] = bus::bootIdHex(context_.publisher->bootId());
+      result["time_us"] = context_.clock->wallMicros();
+      const config::Config* config = context_.config ? &context_.config() : nullptr;
+      result["system"] = systemFacts(config ? &config->storage : nullptr, context_.thermal_dir);
+      std::optional<int> subscribers = context_.subscribers ? context_.subscribers() : std::nullopt;
+      result["bus"] = {{"publish", context_.publisher->boundEndpoints()},
+                       {"subscribers", subscribers ? json(*subscribers) : json(nullptr)},
+                       {"control", config ? json(config->bus.control) : json(nullptr)},
+                       {"commands", config ? json(config->bus.commands) : json::array()}};
+      result["health"] =
+          assessHealth(result, context_.camera_stats ? context_.camera_stats() : std::vector<media::CameraStatsSnapshot>{});
+    } else if (cmd == "cameras") {
+      const auto status = context_.status();
+      const auto stats = context_.camera_stats ? context_.camera_stats() : std::vector<media::CameraStatsSnapshot>{};
+      const config::Config* config = context_.config ? &context_.config() : nullptr;
+      const auto configured = [&](const std::string& id) -> const config::CameraConfig* {
+        if (!config) return nullptr;
+        for (const auto& c : config->cameras)
+          if (c.id == id) return &c;
+        return nullptr;
+      };
+      const auto published = [&](const std::string& id) -> const bus::CameraStatus* {
+        for (const auto& c : status.cameras)
+          if (c.id == id) return &c;
+        return nullptr;
+      };
+      json cameras = json::array();
+      if (!stats.empty()) {
+        for (const auto& s : stats) cameras.push_back(cameraToJson(s.id, &s, published(s.id), configured(s.id)));
+      } else {
+        for (const auto& c : status.cameras) cameras.push_back(cameraToJson(c.id, nullptr, &c, configured(c.id)));
+      }
+      result = {{"site", context_.site}, {"time_us", context_.clock->wallMicros()}, {"cameras", std::move(cameras)}};
     } else if (cmd == "alarm.raise") {
       alarm::RaiseRequest raise;
       raise.cameras = required<std::vector<std::string>>(args, "cameras", "a list of camera ids");
@@ -112,6 +346,12 @@ std::string CommandHandler::handle(const std::string& text, const bus::RequestOr
         context_.publisher->startLiveView(camera, until);
         result = {{"camera", camera}, {"until_us", until}};
       }
+    } else if (cmd == "event.ack") {
+      const auto ids = required<std::vector<uint64_t>>(args, "event_ids", "a list of event ids (integers)");
+      if (!context_.ack_events) throw Refusal{"internal", "event acknowledgement is not available"};
+      auto acked = context_.ack_events(ids);
+      if (!acked) throw Refusal{acked.error().code.empty() ? "internal" : acked.error().code, acked.error().message};
+      result = {{"acknowledged", *acked}};
     } else if (cmd == "reload") {
       if (origin.channel != "control") throw Refusal{"forbidden", "reload is only accepted on the local control socket"};
       const std::string error = context_.reload ? context_.reload() : "reload is not available";
@@ -121,8 +361,8 @@ std::string CommandHandler::handle(const std::string& text, const bus::RequestOr
       throw Refusal{"bad_request", "the request has no 'cmd'"};
     } else {
       throw Refusal{"unknown_command",
-                    fmt::format("unknown command '{}' (known: ping, status, alarm.raise, alarm.update, alarm.clear, "
-                                "alarm.ack, alarm.list, live.start, live.stop, reload)",
+                    fmt::format("unknown command '{}' (known: ping, status, cameras, alarm.raise, alarm.update, alarm.clear, "
+                                "alarm.ack, alarm.list, event.ack, live.start, live.stop, reload)",
                                 cmd)};
     }
     reply["ok"] = true;

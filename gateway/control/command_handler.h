@@ -2,18 +2,25 @@
 // for both the local control socket (vcgatectl) and the platform's command
 // endpoint. Parses a JSON request, acts, and always answers with a JSON reply:
 // malformed input gets a "bad_request" reply, never an exception.
-// Main thread only (it calls the alarm engine directly).
+// Main thread only (it calls the alarm engine directly). Nothing here blocks:
+// the box facts of "status" (statvfs, adjtimex, a sysfs read) are system
+// calls that answer at once, never a child process.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "gateway/alarm/alarm_engine.h"
 #include "gateway/bus/command_server.h"
 #include "gateway/bus/protocol.h"
 #include "gateway/bus/publisher.h"
+#include "gateway/config/config.h"
 #include "gateway/core/clock.h"
+#include "gateway/media/camera_stats.h"
 
 namespace vcgate::control {
 
@@ -27,7 +34,29 @@ struct CommandContext {
   // Re-reads the config file; returns an error text, or empty on success.
   std::function<std::string()> reload;
   const core::Clock* clock = &core::SystemClock::instance();
+  // Per-camera ingest stats (codec, size, GOP, reconnects, last error) for
+  // "cameras" and the health verdict. Unset: those fields are missing.
+  std::function<std::vector<media::CameraStatsSnapshot>()> camera_stats;
+  // The running configuration (camera names and URIs, storage directories,
+  // endpoints). Unset: "status" reports no storage and "cameras" no names.
+  std::function<const config::Config&()> config;
+  // Subscribers connected to the publish endpoints, if the publisher counts
+  // them. Unset or nullopt: reported as unknown (null).
+  std::function<std::optional<int>()> subscribers;
+  // The platform's acknowledgement of alarm events by their journal event_id;
+  // returns how many were outstanding. Unset: event.ack is refused.
+  std::function<core::Result<size_t>(const std::vector<uint64_t>&)> ack_events;
+  // Where the board's temperature sensors are; tests point it elsewhere.
+  std::string thermal_dir = "/sys/class/thermal";
 };
+
+// The box facts of the "status" result's "system" object: disk use of the
+// storage directories, clock synchronisation, board temperature. Any thread.
+nlohmann::json systemFacts(const config::StorageConfig* storage, const std::string& thermal_dir);
+
+// The one-line verdict of "status" ("health" object) from the status result
+// with its "system" object and the camera stats. Pure; any thread.
+nlohmann::json assessHealth(const nlohmann::json& status, const std::vector<media::CameraStatsSnapshot>& stats);
 
 class CommandHandler {
  public:

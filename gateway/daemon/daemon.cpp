@@ -61,6 +61,7 @@ std::string Daemon::reload() {
   video_loss_->reconfigure(config_.alarms.video_loss);
   rules_->reconfigure(config_.rules);
   publisher_->configureCameras(config_.cameras);  // before the cameras, so new ones have a lane
+  analytics_->reconfigure(config_.analytics);
   cameras_->apply(config_.cameras);
   service_->ready(summary());
   spdlog::info("reload done: {} camera(s)", config_.cameras.size());
@@ -102,6 +103,7 @@ bus::StatusMessage Daemon::buildStatus() const {
 void Daemon::watchCameras() {
   rules_->tick();
   delivery_->tick();
+  if (board_ && config_.board->watchdog.enabled) (void)board_->pingWatchdog();
   for (const auto& s : cameras_->stats()) {
     if (s.state == media::CameraState::kDisabled || s.state == media::CameraState::kFinished) continue;
     video_loss_->observe(s.id, s.state == media::CameraState::kStreaming, s.last_error);
@@ -125,6 +127,60 @@ void Daemon::writeMetrics() const {
 void Daemon::logStats() const {
   const std::string table = media::formatStatsTable(cameras_->stats());
   spdlog::info("camera stats\n{}", table.substr(0, table.size() - 1));
+}
+
+void Daemon::startEvidence() {
+  evidence::RecorderOptions options;
+  options.dir = config_.storage.evidence_dir;
+  auto recorder = evidence::EvidenceRecorder::start(options);
+  if (!recorder) {
+    spdlog::error("evidence clips are NOT recorded: {}", recorder.error().message);
+    return;
+  }
+  evidence_ = std::move(*recorder);
+  publisher_->setPublishedObserver(
+      [this](const std::string& camera, const media::AccessUnitPtr& unit, const std::vector<bus::AlarmTag>& tags) {
+        // Small (one entry per covering alarm), and only for published units.
+        std::vector<evidence::CoveringAlarm> alarms;
+        alarms.reserve(tags.size());
+        for (const auto& tag : tags) alarms.push_back({tag.id, tag.level});
+        evidence_->onUnit(camera, unit, alarms);
+      });
+  spdlog::info("evidence clips in {}", options.dir);
+}
+
+// Where alarms come from besides people: the cameras' analytics and the board's inputs.
+void Daemon::startSources() {
+  analytics_forward_ = std::make_unique<analytics::MainContextForwarder<analytics::AnalyticsEvent>>(
+      [this](const analytics::AnalyticsEvent& e) {
+        spdlog::info("analytics {} {} {}{} (score {:.2f})", e.camera, analytics::toString(e.kind),
+                     e.active ? "started" : "ended", e.zone.empty() ? "" : " in zone " + e.zone, e.score);
+        rules_->onTrigger({.source = std::string(analytics::toString(e.kind)), .camera = e.camera, .zone = e.zone,
+                           .input = "", .active = e.active, .detail = fmt::format("score {:.2f}", e.score)});
+      });
+  analytics_ = std::make_unique<analytics::AnalyticsSink>(config_.analytics, analytics_forward_->callback(),
+                                                          core::SystemClock::instance());
+  cameras_->dispatcher().addSink(analytics_.get());
+  analytics_->start();
+
+  if (!config_.board) return;
+  auto made = board::makeBoard(*config_.board, core::SystemClock::instance());
+  if (!made) {
+    spdlog::error("board inputs are NOT watched: {}", made.error().message);
+    return;
+  }
+  board_forward_ = std::make_unique<analytics::MainContextForwarder<board::InputEvent>>([this](const board::InputEvent& e) {
+    spdlog::info("input {} {}", e.id, e.active ? "active" : "inactive");
+    rules_->onTrigger({.source = "input", .camera = "", .zone = "", .input = e.id, .active = e.active, .detail = ""});
+  });
+  if (auto started = made.value()->start(board_forward_->callback()); !started) {
+    spdlog::error("board inputs are NOT watched: {}", started.error().message);
+    return;
+  }
+  board_ = std::move(*made);
+  if (config_.board->watchdog.enabled) {
+    if (auto opened = board_->openWatchdog(); !opened) spdlog::error("hardware watchdog: {}", opened.error().message);
+  }
 }
 
 void Daemon::startDelivery() {
@@ -175,11 +231,13 @@ bool Daemon::startBus() {
     spdlog::info("alarm {} {}: level {} {} from {} on {}{}", a.id.hex(), alarm::eventName(event.kind), a.level,
                  a.type, a.source, joinIds(a.cameras), a.description.empty() ? "" : " (" + a.description + ")");
     delivery_->onEvent(event, alarms_->active());
+    if (event.kind == alarm::AlarmEventKind::kAcknowledged && evidence_) evidence_->setAcknowledged(a.id);
     if (event.kind == alarm::AlarmEventKind::kCleared && rules_) rules_->onAlarmCleared(a.id.hex());
   });
   video_loss_ = std::make_unique<alarm::VideoLossMonitor>(*alarms_, clock_, config_.alarms.video_loss);
   rules_ = std::make_unique<alarm::RuleEngine>(config_.rules, *alarms_, clock_);
   startDelivery();
+  startEvidence();
 
   control::CommandContext context;
   context.site = config_.site.id;
@@ -189,6 +247,9 @@ bool Daemon::startBus() {
   context.status = [this] { return buildStatus(); };
   context.reload = [this] { return reload(); };
   context.clock = &clock_;
+  context.ack_events = [this](const std::vector<uint64_t>& ids) { return delivery_->acknowledge(ids); };
+  context.camera_stats = [this] { return cameras_->stats(); };
+  context.config = [this]() -> const config::Config& { return config_; };
   handler_ = std::make_unique<control::CommandHandler>(std::move(context));
   std::vector<bus::CommandServer::Endpoint> endpoints{{"control", config_.bus.control}};
   for (const auto& address : config_.bus.commands) endpoints.push_back({"commands", address});
@@ -227,6 +288,7 @@ int Daemon::run() {
     cameras_->stop(kShutdownBudget);
     return 3;
   }
+  startSources();
   cameras_->apply(config_.cameras);
 
   timers_.push_back(g_timeout_add(kWatchIntervalMs, +[](gpointer self) -> gboolean {
@@ -277,8 +339,14 @@ int Daemon::run() {
     std::_Exit(3);
   }
   service_.reset();
+  analytics_->stop();
+  if (board_) {
+    board_->stop();
+    if (config_.board->watchdog.enabled) (void)board_->closeWatchdog();  // magic close: a clean stop must not reboot the box
+  }
   cameras_.reset();
   publisher_.reset();
+  evidence_.reset();  // closes open clips
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   spdlog::info("stopped cleanly in {} ms", took.count());
   return 0;

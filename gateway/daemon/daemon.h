@@ -15,7 +15,11 @@
 #include <memory>
 #include <string>
 
+#include "firmware/board/board.h"
 #include "gateway/alarm/alarm_engine.h"
+#include "gateway/analytics/analytics_sink.h"
+#include "gateway/analytics/main_context_forwarder.h"
+#include "gateway/evidence/evidence_recorder.h"
 #include "gateway/alarm/rule_engine.h"
 #include "gateway/alarm/video_loss_monitor.h"
 #include "gateway/bus/command_server.h"
@@ -47,6 +51,8 @@ class Daemon {
  private:
   bool startBus();
   void startDelivery();
+  void startEvidence();
+  void startSources();
   bus::StatusMessage buildStatus() const;
   void watchCameras();
   void logStats() const;
@@ -58,7 +64,13 @@ class Daemon {
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   GMainLoop* loop_;
   // Destroyed in reverse order of declaration, which is the shutdown order:
-  // the publisher outlives the cameras whose dispatcher thread feeds it.
+  // what the dispatcher thread feeds (recorder, analytics, publisher) outlives
+  // the cameras; a forwarder outlives the thread that posts through it.
+  std::unique_ptr<evidence::EvidenceRecorder> evidence_;
+  std::unique_ptr<analytics::MainContextForwarder<analytics::AnalyticsEvent>> analytics_forward_;
+  std::unique_ptr<analytics::AnalyticsSink> analytics_;
+  std::unique_ptr<analytics::MainContextForwarder<board::InputEvent>> board_forward_;
+  std::unique_ptr<board::Board> board_;
   std::unique_ptr<bus::Publisher> publisher_;
   std::unique_ptr<media::CameraManager> cameras_;
   std::unique_ptr<alarm::AlarmEngine> alarms_;

@@ -60,6 +60,10 @@ int main(int argc, char** argv) {
   app.add_option("--duration", options.duration_s, "Stop after this many seconds (default: until SIGINT/SIGTERM)")
       ->check(CLI::NonNegativeNumber)
       ->type_name("SECONDS");
+  app.add_option("--ack", options.ack_endpoints,
+                 "Acknowledge each alarm event on this gateway command endpoint (event.ack), so it stops re-sending "
+                 "it; ENDPOINT for every site or SITE=ENDPOINT; repeatable")
+      ->type_name("[SITE=]ENDPOINT");
   app.add_option("--summary", options.summary_path, "Also write the final JSON summary to FILE")->type_name("FILE");
   app.add_option("--rcvhwm", options.receive_hwm,
                  "Messages queued before ZeroMQ drops whole messages (seq gaps then show the loss); default 10000")

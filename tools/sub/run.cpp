@@ -6,9 +6,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "gateway/bus/command_server.h"
 #include "gateway/bus/subscriber.h"
 #include "gateway/core/clock.h"
 #include "tools/sub/session.h"
@@ -45,6 +49,40 @@ std::vector<std::string> subscriptionPrefixes(const RunOptions& o) {
   return prefixes;
 }
 
+namespace {
+
+// Acknowledges each alarm event after it was handled (printed, de-duplicated),
+// so the gateway stops re-sending it: at-least-once delivery, exactly-once
+// handling. A failed ack is harmless: the gateway sends the event again and
+// the session drops the duplicate.
+class Acker {
+ public:
+  explicit Acker(const std::vector<std::string>& endpoints) {
+    for (const auto& spec : endpoints) {
+      const auto eq = spec.find('=');
+      const bool per_site = eq != std::string::npos && spec.find("://") > eq;
+      const std::string site = per_site ? spec.substr(0, eq) : "";
+      clients_.emplace(site, std::make_unique<bus::CommandClient>(per_site ? spec.substr(eq + 1) : spec));
+    }
+  }
+  void acknowledge(const bus::AlarmEventMessage& m) {
+    if (m.event_id == 0 || clients_.empty()) return;
+    auto it = clients_.find(m.site);
+    if (it == clients_.end()) it = clients_.find("");
+    if (it == clients_.end()) return;
+    const nlohmann::json request = {
+        {"v", 1}, {"cmd", "event.ack"}, {"args", {{"event_ids", {m.event_id}}}}};
+    auto reply = it->second->request(request.dump(), 1000);
+    if (!reply) std::fprintf(stderr, "vcgate-sub: acknowledging event %llu of %s: %s\n",
+                             static_cast<unsigned long long>(m.event_id), m.site.c_str(), reply.error().message.c_str());
+  }
+
+ private:
+  std::map<std::string, std::unique_ptr<bus::CommandClient>> clients_;
+};
+
+}  // namespace
+
 int runSubscriber(const RunOptions& options, const std::atomic<bool>& stop, const LineSink& sink) {
   bus::SubscriberOptions sub_options;
   sub_options.endpoints = options.endpoints;
@@ -70,6 +108,7 @@ int runSubscriber(const RunOptions& options, const std::atomic<bool>& stop, cons
   }
 
   Output output(options.json, sink);
+  Acker acker(options.ack_endpoints);
   auto& clock = core::SystemClock::instance();
   Session session(std::move(session_options), output, clock);
   const auto start = clock.now();
@@ -85,7 +124,10 @@ int runSubscriber(const RunOptions& options, const std::atomic<bool>& stop, cons
     auto received = subscriber->receive(wait);
     std::visit(Overloaded{[](bus::NoMessage&) {},
                           [&](bus::VideoMessage& m) { session.onVideo(std::move(m)); },
-                          [&](bus::AlarmEventMessage& m) { session.onAlarm(m); },
+                          [&](bus::AlarmEventMessage& m) {
+                            session.onAlarm(m);
+                            acker.acknowledge(m);
+                          },
                           [&](bus::StatusMessage& m) { session.onStatus(m); }},
                received);
     if (subscriber->malformed().total() != malformed_seen) {

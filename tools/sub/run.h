@@ -30,6 +30,9 @@ struct RunOptions {
   double duration_s = 0;             // 0: until stopped
   std::string summary_path;          // empty: printed only
   int receive_hwm = 10000;
+  // Gateway command endpoints to acknowledge alarm events on (event.ack),
+  // either "ENDPOINT" (every site) or "SITE=ENDPOINT". Empty: no acks.
+  std::vector<std::string> ack_endpoints;
 };
 
 // The topic prefixes for these options (docs/protocol.md section 2).
