@@ -69,7 +69,8 @@ case "${1:-}" in
   demo)
     install_missing "${packages[@]}"; build
     shift
-    exec "$build_dir/gateway/vcgated" --config "$here/configs/demo.yaml" "$@"
+    mkdir -p /tmp/vcgate-demo
+    exec "$build_dir/gateway/daemon/vcgated" --config "$here/configs/demo.yaml" "$@"
     ;;
   test)
     install_missing "${packages[@]}"; build
