@@ -310,7 +310,7 @@ class Loader {
     analytics::CameraAnalyticsConfig out;
     const std::string here = where + " analytics";
     std::set<std::string> zone_names;
-    const auto zone = [&](const Entry& z, int index) {
+    const auto readZone = [&](const Entry& z, int index) {
       analytics::MotionZoneConfig zone;
       const std::string zone_where = fmt::format("{} zone {}", here, index);
       const Field zone_fields[] = {
@@ -370,7 +370,7 @@ class Loader {
              return;
            }
            int index = 0;
-           for (const auto& item : v.value) zone(Entry{v.key, item, v.name}, ++index);
+           for (const auto& item : v.value) readZone(Entry{v.key, item, v.name}, ++index);
          }},
         {"tamper", [&](const Entry& v) { walkMapping(v.value, v.keyAt(), tamper_fields, "tamper.", here + " tamper", diag_); }},
     };
