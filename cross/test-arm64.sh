@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cross-build vcgate for arm64 and run the tests labelled arm64 under qemu-user.
 #
-#   cross/test-arm64.sh            sysroot (if missing or stale), configure, build, ctest -L arm64
+#   cross/test-arm64.sh            sysroot (if missing or stale), configure, build, ctest -L arm64, cpack
 #   VCGATE_CROSS_ARCH=armhf cross/test-arm64.sh     the same for 32-bit armhf (qemu-arm)
 #
 # Needs the cross compiler and qemu-user (tools/setup.sh cross installs them).
@@ -54,4 +54,16 @@ status=0
 ctest -L arm64 -E "$serial" --output-on-failure --timeout 600 -j "$jobs" ${VCGATE_CROSS_CTEST_ARGS:-} || status=$?
 ctest -L arm64 -R "$serial" --output-on-failure --timeout 600 -j 1 ${VCGATE_CROSS_CTEST_ARGS:-} || status=$?
 stamp "ctest -L arm64 under $qemu done (status $status)"
+
+# The package, so that its Depends: (dpkg-shlibdeps against the sysroot) and
+# contents are checked on every run; VCGATE_CROSS_PACKAGE=0 skips it.
+if [ "${VCGATE_CROSS_PACKAGE:-1}" = 1 ]; then
+  if cpack -G DEB >cpack.log 2>&1; then
+    stamp "package: $(ls -t "$build_dir"/vcgate_*_"$arch".deb | head -1)"
+  else
+    cat cpack.log
+    echo "cross[$arch]: cpack failed" >&2
+    status=1
+  fi
+fi
 exit $status

@@ -3,6 +3,7 @@
 # packages and the vcgate .deb, as a directory and a tar archive to flash.
 #
 #   firmware/image/make-rootfs.sh DEB [OUT_DIR]
+#   firmware/image/make-rootfs.sh --base-only     only the cached Debian layer
 #
 #   DEB      the arm64 vcgate package (cpack in the arm64 build directory)
 #   OUT_DIR  default build-rootfs-arm64 in the source tree; gets rootfs/ (the
@@ -17,17 +18,22 @@
 #
 # How: debootstrap --foreign for arm64, then its second stage and dpkg run
 # inside the tree through qemu-aarch64-static and binfmt_misc (mounted and
-# enabled here if needed; needs root). The debootstrapped base (Debian
-# packages plus the package's dependencies) is cached in
-# ${VCGATE_CACHE:-~/.cache/vcgate}/rootfs-base-arm64.tar, keyed by its package
-# list, so a new vcgate build only pays for its own installation.
+# enabled here if needed; needs root). Two layers are cached in
+# ${VCGATE_CACHE:-~/.cache/vcgate}: rootfs-debian-arm64.tar (debootstrap,
+# keyed by its package list) and rootfs-deps-arm64.tar (plus the package's
+# Depends:, keyed by that field), so a new vcgate build only pays for its own
+# installation.
 # Environment: VCGATE_ROOTFS_MIRROR (default: the host's Debian mirror),
 # VCGATE_ROOTFS_NO_TAR=1 (skip the archive), VCGATE_ROOTFS_EXTRA (more packages).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-deb=${1:?usage: make-rootfs.sh DEB [OUT_DIR]}
-deb=$(realpath "$deb")
+base_only=0
+if [ "${1:-}" = --base-only ]; then base_only=1; shift; fi
+if [ $base_only = 0 ]; then
+  deb=${1:?usage: make-rootfs.sh DEB [OUT_DIR] | make-rootfs.sh --base-only}
+  deb=$(realpath "$deb")
+fi
 out=${2:-$here/build-rootfs-arm64}
 cache=${VCGATE_CACHE:-$HOME/.cache/vcgate}
 overlay=$here/firmware/image/rootfs
@@ -35,7 +41,9 @@ t0=$(date +%s)
 say() { echo "make-rootfs: $* ($(( $(date +%s) - t0 )) s)"; }
 
 [ "$(id -u)" -eq 0 ] || { echo "make-rootfs: needs root (debootstrap, chroot)" >&2; exit 1; }
-[ "$(dpkg-deb -f "$deb" Architecture)" = arm64 ] || { echo "make-rootfs: $deb is not an arm64 package" >&2; exit 1; }
+if [ $base_only = 0 ] && [ "$(dpkg-deb -f "$deb" Architecture)" != arm64 ]; then
+  echo "make-rootfs: $deb is not an arm64 package" >&2; exit 1
+fi
 for tool in debootstrap qemu-aarch64-static; do
   command -v "$tool" >/dev/null || {
     echo "make-rootfs: $tool missing (apt-get install debootstrap qemu-user-static binfmt-support)" >&2; exit 1; }
@@ -60,43 +68,60 @@ if [ -z "$mirror" ]; then
            | grep -v security | head -1 | grep -oE 'https?://[^[:space:]]+' || true)
   mirror=${mirror:-http://deb.debian.org/debian}
 fi
+mkdir -p "$cache"
 
-# --- the base: Debian packages only, cached ----------------------------------
-# The package's dependencies are installed in the base, so the arm64 dpkg run
-# for vcgate itself is short
-# (apt-get satisfy takes the Depends: field as it is: versions, virtual packages).
-depends=$(dpkg-deb -f "$deb" Depends)
-include=$(printf '%s\n' systemd systemd-sysv systemd-timesyncd dbus udev iproute2 iputils-ping \
-            openssh-server ca-certificates less procps kmod ${VCGATE_ROOTFS_EXTRA:-} | sort -u | paste -sd, -)
-key=$( { echo "$mirror"; echo "$include"; echo "$depends"; sed -n '/^# --- the base/,/^# --- end of base/p' "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-16)
-base=$cache/rootfs-base-arm64.tar
-if [ -f "$base" ] && [ "$(cat "$base.key" 2>/dev/null)" = "$key" ]; then
-  say "base cached ($base)"
-else
-  say "debootstrap bookworm arm64 minbase from $mirror"
-  work=$(mktemp -d "$cache/rootfs-base.XXXXXX")
-  mkdir -p "$cache"
-  debootstrap --arch=arm64 --variant=minbase --foreign --include="$include" bookworm "$work" "$mirror" >"$work.log" 2>&1 \
-    || { tail -20 "$work.log" >&2; exit 1; }
-  say "second stage under qemu"
-  chroot "$work" /debootstrap/debootstrap --second-stage >>"$work.log" 2>&1 || { tail -20 "$work.log" >&2; exit 1; }
-  say "vcgate's dependencies under qemu"
-  chroot "$work" apt-get update -qq >>"$work.log" 2>&1
-  DEBIAN_FRONTEND=noninteractive chroot "$work" apt-get satisfy -y -qq --no-install-recommends "$depends" \
-    >>"$work.log" 2>&1 || { tail -20 "$work.log" >&2; exit 1; }
-  chroot "$work" apt-get clean
-  tar --numeric-owner -C "$work" -cf "$base.new" .
-  mv "$base.new" "$base"
-  echo "$key" >"$base.key"
+# Runs "$@" WORKDIR (a function building a tree there; it must return
+# non-zero on failure: set -e does not apply inside it) unless $tar is
+# current for $key; leaves the tree in $tar.
+cached_layer() {
+  local tar=$1 key=$2 name=$3; shift 3
+  if [ -f "$tar" ] && [ "$(cat "$tar.key" 2>/dev/null)" = "$key" ]; then
+    say "$name: cached ($tar)"; return
+  fi
+  local work
+  work=$(mktemp -d "$cache/rootfs-work.XXXXXX")
+  "$@" "$work" || { tail -30 "$work.log" >&2; rm -rf "$work"; exit 1; }
+  tar --numeric-owner -C "$work" -cf "$tar.new" .
+  mv "$tar.new" "$tar"
+  echo "$key" >"$tar.key"
   rm -rf "$work" "$work.log"
-  say "base ready"
-fi
-# --- end of base ---------------------------------------------------------------
+  say "$name: built"
+}
+
+# --- layer 1: Debian bookworm minbase and the box's system packages ----------
+include=$(printf '%s\n' systemd systemd-sysv systemd-timesyncd dbus udev iproute2 iputils-ping \
+            openssh-server ca-certificates less procps kmod file ${VCGATE_ROOTFS_EXTRA:-} | sort -u | paste -sd, -)
+debian_key=$( { echo "$mirror"; echo "$include"; } | sha256sum | cut -c1-16)
+debian_tar=$cache/rootfs-debian-arm64.tar
+build_debian() {
+  say "debootstrap bookworm arm64 minbase from $mirror"
+  debootstrap --arch=arm64 --variant=minbase --foreign --include="$include" bookworm "$1" "$mirror" >"$1.log" 2>&1 || return 1
+  say "debootstrap second stage under qemu"
+  chroot "$1" /debootstrap/debootstrap --second-stage >>"$1.log" 2>&1 || return 1
+  chroot "$1" apt-get clean
+}
+cached_layer "$debian_tar" "$debian_key" "Debian base" build_debian
+[ $base_only = 0 ] || exit 0
+
+# --- layer 2: vcgate's dependencies --------------------------------------------
+# apt-get satisfy takes the Depends: field as it is (versions, virtual
+# packages); installing them here keeps the arm64 dpkg run for vcgate short.
+depends=$(dpkg-deb -f "$deb" Depends)
+deps_key=$( { echo "$debian_key"; echo "$depends"; } | sha256sum | cut -c1-16)
+deps_tar=$cache/rootfs-deps-arm64.tar
+build_deps() {
+  tar --numeric-owner -C "$1" -xf "$debian_tar" || return 1
+  say "vcgate's dependencies under qemu"
+  chroot "$1" apt-get update -qq >"$1.log" 2>&1 || return 1
+  DEBIAN_FRONTEND=noninteractive chroot "$1" apt-get satisfy -y -qq --no-install-recommends "$depends" >>"$1.log" 2>&1 || return 1
+  chroot "$1" apt-get clean
+}
+cached_layer "$deps_tar" "$deps_key" "dependencies" build_deps
 
 root=$out/rootfs
 rm -rf "$root"
 mkdir -p "$root"
-tar --numeric-owner -C "$root" -xf "$base"
+tar --numeric-owner -C "$root" -xf "$deps_tar"
 
 # Nothing may start services inside the image build.
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
