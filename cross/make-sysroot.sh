@@ -91,12 +91,19 @@ apt_opts=(
 )
 echo "make-sysroot: apt-get update ($arch lists)"
 # A mirror caught mid-sync answers with index files of the wrong size: retry.
-for try in 1 2 3 4; do
-  if apt-get "${apt_opts[@]}" update -qq; then break; fi
-  [ "$try" -lt 4 ] || { echo "make-sysroot: apt-get update failed 4 times" >&2; exit 1; }
-  echo "make-sysroot: apt-get update failed, retrying in $((try * 15)) s" >&2
-  sleep $((try * 15))
+# If one index stays broken (seen: a proxy serving a stale security index),
+# go on with the others but do not mark the tree as cached, so the next run
+# tries again.
+partial=0
+for try in 1 2 3; do
+  if apt-get "${apt_opts[@]}" update -qq; then partial=0; break; fi
+  partial=1
+  [ "$try" -lt 3 ] && { echo "make-sysroot: apt-get update failed, retrying in $((try * 15)) s" >&2; sleep $((try * 15)); }
 done
+if [ "$partial" = 1 ]; then
+  echo "make-sysroot: WARNING: some $arch package lists could not be fetched; building from the others" \
+       "(not cached: the next run rebuilds)" >&2
+fi
 # With an empty status every dependency is "missing", so --download-only
 # fetches exactly the closure of the list.
 echo "make-sysroot: resolving and downloading ${#packages[@]} packages and their dependencies"
@@ -172,7 +179,7 @@ for alt in blas lapack; do
   done
 done
 
-echo "$key" >"$tmp/.vcgate-sysroot-key"
+if [ "$partial" = 0 ]; then echo "$key" >"$tmp/.vcgate-sysroot-key"; else echo partial >"$tmp/.vcgate-sysroot-key"; fi
 printf '%s\n' "${debs[@]##*/}" >"$tmp/.vcgate-sysroot-packages"
 rm -rf "$sysroot"
 mv "$tmp" "$sysroot"
