@@ -363,20 +363,22 @@ void onParsebinPad(GstElement* /*parsebin*/, GstPad* pad, gpointer user_data) {
   GstCaps* caps = gst_pad_get_current_caps(pad);
   if (!caps) caps = gst_pad_query_caps(pad, nullptr);
   const gchar* media = gst_structure_get_name(gst_caps_get_structure(caps, 0));
-  std::optional<VideoCodec> codec;
-  if (g_str_equal(media, "video/x-h264")) codec = VideoCodec::kH264;
-  if (g_str_equal(media, "video/x-h265")) codec = VideoCodec::kH265;
+  // A flag beside a plain value, not std::optional: GCC 12 warns (maybe-uninitialized) on the optional here.
+  bool video = false;
+  VideoCodec codec = VideoCodec::kH264;
+  if (g_str_equal(media, "video/x-h264")) video = true;
+  if (g_str_equal(media, "video/x-h265")) video = true, codec = VideoCodec::kH265;
   std::lock_guard lock(load->mutex);
   GstElement* next = nullptr;
-  if (codec && !load->linked) {
-    next = gst_element_factory_make(parserName(*codec), nullptr);
+  if (video && !load->linked) {
+    next = gst_element_factory_make(parserName(codec), nullptr);
     // Parameter sets in front of every keyframe: a client may join at any keyframe.
     if (next) g_object_set(next, "config-interval", -1, nullptr);
   } else {
     // Audio, subtitles, a second video: drained so that the demuxer never sees not-linked.
     next = gst_element_factory_make("fakesink", nullptr);
     if (next) g_object_set(next, "sync", FALSE, "async", FALSE, nullptr);
-    codec.reset();
+    video = false;
   }
   gst_caps_unref(caps);
   if (!next) {
@@ -387,17 +389,17 @@ void onParsebinPad(GstElement* /*parsebin*/, GstPad* pad, gpointer user_data) {
   GstPad* sinkpad = gst_element_get_static_pad(next, "sink");
   const bool pad_linked = GST_PAD_LINK_SUCCESSFUL(gst_pad_link(pad, sinkpad));
   gst_object_unref(sinkpad);
-  if (!codec) {
+  if (!video) {
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, onOtherStreamEvent, load, nullptr);
   } else {
-    GstCaps* out = byteStreamCaps(*codec);
+    GstCaps* out = byteStreamCaps(codec);
     g_object_set(load->capsfilter, "caps", out, nullptr);
     gst_caps_unref(out);
     if (!pad_linked || !gst_element_link(next, load->capsfilter)) {
-      load->link_error = fmt::format("cannot link {} to the video stream", parserName(*codec));
+      load->link_error = fmt::format("cannot link {} to the video stream", parserName(codec));
     } else {
       load->linked = true;
-      load->codec = *codec;
+      load->codec = codec;
     }
   }
   gst_element_sync_state_with_parent(next);
