@@ -174,13 +174,24 @@ json unwrap(core::Result<alarm::Alarm> result) {
 
 }  // namespace
 
-json systemFacts(const config::StorageConfig* storage, const std::string& thermal_dir) {
+json systemFacts(const config::StorageConfig* storage, const std::string& thermal_dir,
+                 const std::optional<BoardView>& board) {
   json disks = json::array();
   if (storage) {
     disks.push_back(storageFacts("state_dir", storage->state_dir));
     disks.push_back(storageFacts("evidence_dir", storage->evidence_dir));
   }
-  return {{"storage", std::move(disks)}, {"clock", clockFacts()}, {"temperature", temperatureFacts(thermal_dir)}};
+  json temperature = temperatureFacts(thermal_dir);
+  if (board && board->temperature_c) {
+    if (board->kind == "simulated") {
+      // A number typed into the demo's FIFO: shown, never judged as the box's own.
+      temperature["simulated_celsius"] = *board->temperature_c;
+    } else {
+      temperature["celsius"] = *board->temperature_c;  // the sensor the board config names
+      temperature["sensor"] = fmt::format("board ({})", board->kind);
+    }
+  }
+  return {{"storage", std::move(disks)}, {"clock", clockFacts()}, {"temperature", std::move(temperature)}};
 }
 
 json assessHealth(const json& status, const std::vector<media::CameraStatsSnapshot>& stats) {
@@ -273,7 +284,8 @@ std::string CommandHandler::handle(const std::string& text, const bus::RequestOr
       result["boot"] = bus::bootIdHex(context_.publisher->bootId());
       result["time_us"] = context_.clock->wallMicros();
       const config::Config* config = context_.config ? &context_.config() : nullptr;
-      result["system"] = systemFacts(config ? &config->storage : nullptr, context_.thermal_dir);
+      result["system"] = systemFacts(config ? &config->storage : nullptr, context_.thermal_dir,
+                                     context_.board ? context_.board() : std::nullopt);
       std::optional<int> subscribers = context_.subscribers ? context_.subscribers() : std::nullopt;
       result["bus"] = {{"publish", context_.publisher->boundEndpoints()},
                        {"subscribers", subscribers ? json(*subscribers) : json(nullptr)},
@@ -303,6 +315,21 @@ std::string CommandHandler::handle(const std::string& text, const bus::RequestOr
         for (const auto& c : status.cameras) cameras.push_back(cameraToJson(c.id, nullptr, &c, configured(c.id)));
       }
       result = {{"site", context_.site}, {"time_us", context_.clock->wallMicros()}, {"cameras", std::move(cameras)}};
+    } else if (cmd == "inputs") {
+      if (!context_.board) throw Refusal{"not_available", "no board layer in this build"};
+      const auto board = context_.board();
+      if (!board)
+        throw Refusal{"not_available", "the gateway watches no board: the config has no 'board' section, or the "
+                                       "board failed to start (the log says why: 'board inputs are NOT watched')"};
+      json inputs = json::array(), outputs = json::array();
+      for (const auto& i : board->inputs)
+        inputs.push_back({{"id", i.id}, {"active", i.active}, {"level", i.level}, {"since_us", i.since_us},
+                          {"changes", i.changes}});
+      for (const auto& o : board->outputs) outputs.push_back({{"id", o.id}, {"on", o.on}, {"changes", o.changes}});
+      result = {{"board", board->kind},
+                {"inputs", std::move(inputs)},
+                {"outputs", std::move(outputs)},
+                {"temperature_c", board->temperature_c ? json(*board->temperature_c) : json(nullptr)}};
     } else if (cmd == "alarm.raise") {
       alarm::RaiseRequest raise;
       raise.cameras = required<std::vector<std::string>>(args, "cameras", "a list of camera ids");
@@ -361,7 +388,7 @@ std::string CommandHandler::handle(const std::string& text, const bus::RequestOr
       throw Refusal{"bad_request", "the request has no 'cmd'"};
     } else {
       throw Refusal{"unknown_command",
-                    fmt::format("unknown command '{}' (known: ping, status, cameras, alarm.raise, alarm.update, alarm.clear, "
+                    fmt::format("unknown command '{}' (known: ping, status, cameras, inputs, alarm.raise, alarm.update, alarm.clear, "
                                 "alarm.ack, alarm.list, event.ack, live.start, live.stop, reload)",
                                 cmd)};
     }

@@ -21,8 +21,18 @@
 #include "gateway/config/config.h"
 #include "gateway/core/clock.h"
 #include "gateway/media/camera_stats.h"
+#include "firmware/board/board.h"
 
 namespace vcgate::control {
+
+// What the board reports, for "inputs" and the temperature in "status".
+// Plain data (the handler never touches the board itself).
+struct BoardView {
+  std::string kind;  // "simulated", "linux"
+  std::vector<board::InputState> inputs;
+  std::vector<board::OutputState> outputs;
+  std::optional<double> temperature_c;
+};
 
 struct CommandContext {
   std::string site;
@@ -46,13 +56,19 @@ struct CommandContext {
   // The platform's acknowledgement of alarm events by their journal event_id;
   // returns how many were outstanding. Unset: event.ack is refused.
   std::function<core::Result<size_t>(const std::vector<uint64_t>&)> ack_events;
+  // The board's inputs, outputs and temperature. Unset: "inputs" says this
+  // build has no board layer; nullopt: no board is configured or it failed.
+  std::function<std::optional<BoardView>()> board;
   // Where the board's temperature sensors are; tests point it elsewhere.
   std::string thermal_dir = "/sys/class/thermal";
 };
 
 // The box facts of the "status" result's "system" object: disk use of the
-// storage directories, clock synchronisation, board temperature. Any thread.
-nlohmann::json systemFacts(const config::StorageConfig* storage, const std::string& thermal_dir);
+// storage directories, clock synchronisation, board temperature (a Linux
+// board's configured sensor when there is one, else the hottest thermal
+// zone). Any thread.
+nlohmann::json systemFacts(const config::StorageConfig* storage, const std::string& thermal_dir,
+                           const std::optional<BoardView>& board = std::nullopt);
 
 // The one-line verdict of "status" ("health" object) from the status result
 // with its "system" object and the camera stats. Pure; any thread.
