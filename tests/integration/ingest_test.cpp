@@ -124,7 +124,7 @@ TEST_P(FileIngestTest, PlaysAndLoopsWithAContinuousTimeline) {
   const auto path = makeClip(dir, GetParam());
   manager_->apply({cameraOf("file", "file://" + path)});
   // 50 frames per pass: 70 means the loop happened and continued.
-  ASSERT_TRUE(runMainLoopUntil([&] { return collector_.count("file") >= 70; }, 30s))
+  ASSERT_TRUE(runMainLoopUntil([&] { return collector_.count("file") >= 70; }, 90s))
       << "got " << collector_.count("file") << "; stats: " << formatStatsTable(manager_->stats());
   const auto units = collector_.units("file");
   expectDecodable(units, GetParam().codec, 320, 240);
