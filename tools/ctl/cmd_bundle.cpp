@@ -90,7 +90,11 @@ std::string osRelease() {
   std::ifstream in("/etc/os-release");
   std::string line;
   while (std::getline(in, line))
-    if (line.starts_with("PRETTY_NAME=")) return line.substr(12, std::string::npos);
+    if (line.starts_with("PRETTY_NAME=")) {
+      std::string name = line.substr(12);
+      if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+      return name;
+    }
   return "unknown";
 }
 

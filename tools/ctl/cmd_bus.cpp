@@ -117,7 +117,7 @@ void addBusCommands(CLI::App& app, Ctl& ctl) {
     const std::string& endpoint = args->endpoint;
     if (auto ok = reachable(endpoint, ctl.options.timeout_ms); !ok) {
       ctl.exit_code = ok.error().code == "usage" ? (std::cerr << "vcgatectl: " << ok.error().message << "\n", kExitUsage)
-                                                 : reportError(ctl.options, ok.error());
+                                                 : reportError(ctl.options, ok.error(), endpoint);
       return;
     }
     if (!ctl.options.json) fmt::print("PING {}\n", endpoint);

@@ -153,7 +153,7 @@ void addStatusCommands(CLI::App& app, Ctl& ctl) {
     const json temperature = result->value("temperature_c", json(nullptr));
     fmt::print("board {}{}\n\n", result->value("board", "?"),
                temperature.is_number() ? fmt::format(", {:.1f} °C", temperature.get<double>()) : "");
-    fmt::print("{:<20} {:<9} {:<6} {:<13} {}\n", "INPUT", "STATE", "LINE", "SINCE", "CHANGES");
+    fmt::print("{:<20} {:<9} {:<6} {:<13} {}\n", "INPUT", "STATE", "LEVEL", "SINCE", "CHANGES");
     for (const auto& i : result->value("inputs", json::array()))
       fmt::print("{:<20} {:<9} {:<6} {:<13} {}\n", i.value("id", ""), i.value("active", false) ? "ACTIVE" : "inactive",
                  i.value("level", false) ? "high" : "low", formatClock(i.value("since_us", int64_t{0}), true),

@@ -94,11 +94,11 @@ core::Result<json> Gateway::call(const std::string& cmd, const json& args, int t
   return reply.value("result", json::object());
 }
 
-int reportError(const Options& options, const core::Error& error) {
+int reportError(const Options& options, const core::Error& error, const std::string& what) {
   const std::string code = error.code.empty() ? "failed" : error.code;
   if (options.json) printJson({{"code", code}, {"message", error.message}});
   if (code == "unreachable" || code == "malformed") {
-    std::cerr << "vcgatectl: gateway not reachable: " << error.message << "\n";
+    std::cerr << "vcgatectl: " << what << " not reachable: " << error.message << "\n";
     return kExitUnreachable;
   }
   // The protocol's refusal codes (docs/protocol.md section 7) come from the gateway.

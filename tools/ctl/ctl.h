@@ -72,8 +72,8 @@ class Gateway {
 
 // Prints an error the way the options ask (JSON object on stdout, or a
 // sentence on stderr) and returns the exit code: 3 for "unreachable" and
-// "malformed", 1 for anything else.
-int reportError(const Options& options, const core::Error& error);
+// "malformed", 1 for anything else. `what` names what was not reachable.
+int reportError(const Options& options, const core::Error& error, const std::string& what = "gateway");
 // Prints a JSON result on one line.
 void printJson(const json& value);
 
