@@ -219,10 +219,10 @@ json assessHealth(const json& status, const std::vector<media::CameraStatsSnapsh
     problem(kDegraded, error.empty() ? fmt::format("camera {} {}", id, state)
                                      : fmt::format("camera {} {} ({})", id, state, error));
   }
-  if (enabled == 0) problem(kDegraded, "no camera enabled");
-  else if (streaming == 0 && std::none_of(stats.begin(), stats.end(), [](const auto& s) {
-             return s.state == media::CameraState::kFinished;
-           }))
+  if (enabled == 0)
+    problem(kDegraded, "no camera enabled");
+  else if (streaming == 0 && std::none_of(stats.begin(), stats.end(),
+                                          [](const auto& s) { return s.state == media::CameraState::kFinished; }))
     level = kFault;  // nothing to show or record at all
 
   const json& system = status.contains("system") ? status["system"] : json::object();
@@ -233,8 +233,10 @@ json assessHealth(const json& status, const std::vector<media::CameraStatsSnapsh
       continue;
     }
     const double used = d.value("used_percent", 0.0);
-    if (used >= kDiskFaultPercent) problem(kFault, fmt::format("disk full: {} {:.0f}% used", where, used));
-    else if (used >= kDiskDegradedPercent) problem(kDegraded, fmt::format("disk nearly full: {} {:.0f}% used", where, used));
+    if (used >= kDiskFaultPercent)
+      problem(kFault, fmt::format("disk full: {} {:.0f}% used", where, used));
+    else if (used >= kDiskDegradedPercent)
+      problem(kDegraded, fmt::format("disk nearly full: {} {:.0f}% used", where, used));
     if (d.value("exists", false) && !d.value("writable", true))
       problem(kDegraded, fmt::format("{} is not writable by the gateway", where));
   }
@@ -242,19 +244,25 @@ json assessHealth(const json& status, const std::vector<media::CameraStatsSnapsh
     problem(kDegraded, "clock not synchronized (alarm and video times may be wrong: check NTP)");
   if (system.contains("temperature") && system["temperature"].value("celsius", json(nullptr)).is_number()) {
     const double celsius = system["temperature"]["celsius"].get<double>();
-    if (celsius >= kTooHotCelsius) problem(kFault, fmt::format("board at {:.0f} °C: too hot, check the fan and vents", celsius));
-    else if (celsius >= kHotCelsius) problem(kDegraded, fmt::format("board at {:.0f} °C: hot, check ventilation", celsius));
+    if (celsius >= kTooHotCelsius)
+      problem(kFault, fmt::format("board at {:.0f} °C: too hot, check the fan and vents", celsius));
+    else if (celsius >= kHotCelsius)
+      problem(kDegraded, fmt::format("board at {:.0f} °C: hot, check ventilation", celsius));
   }
 
   const int alarms = status.value("active_alarms", 0);
   const char* verdict = level == kOk ? "OK" : level == kDegraded ? "DEGRADED" : "FAULT";
   std::string summary = verdict + std::string(": ");
   for (const auto& p : problems) summary += p + "; ";
-  summary += fmt::format("{}/{} cameras streaming, {} active alarm{}", streaming, enabled, alarms, alarms == 1 ? "" : "s");
+  summary +=
+      fmt::format("{}/{} cameras streaming, {} active alarm{}", streaming, enabled, alarms, alarms == 1 ? "" : "s");
   std::string lower = verdict;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return {{"verdict", lower}, {"summary", summary}, {"problems", problems},
-          {"cameras_streaming", streaming}, {"cameras_enabled", enabled}};
+  return {{"verdict", lower},
+          {"summary", summary},
+          {"problems", problems},
+          {"cameras_streaming", streaming},
+          {"cameras_enabled", enabled}};
 }
 
 std::string CommandHandler::handle(const std::string& text, const bus::RequestOrigin& origin) {
@@ -291,8 +299,8 @@ std::string CommandHandler::handle(const std::string& text, const bus::RequestOr
                        {"subscribers", subscribers ? json(*subscribers) : json(nullptr)},
                        {"control", config ? json(config->bus.control) : json(nullptr)},
                        {"commands", config ? json(config->bus.commands) : json::array()}};
-      result["health"] =
-          assessHealth(result, context_.camera_stats ? context_.camera_stats() : std::vector<media::CameraStatsSnapshot>{});
+      result["health"] = assessHealth(
+          result, context_.camera_stats ? context_.camera_stats() : std::vector<media::CameraStatsSnapshot>{});
     } else if (cmd == "cameras") {
       const auto status = context_.status();
       const auto stats = context_.camera_stats ? context_.camera_stats() : std::vector<media::CameraStatsSnapshot>{};
@@ -319,12 +327,13 @@ std::string CommandHandler::handle(const std::string& text, const bus::RequestOr
       if (!context_.board) throw Refusal{"not_available", "no board layer in this build"};
       const auto board = context_.board();
       if (!board)
-        throw Refusal{"not_available", "the gateway watches no board: the config has no 'board' section, or the "
-                                       "board failed to start (the log says why: 'board inputs are NOT watched')"};
+        throw Refusal{"not_available",
+                      "the gateway watches no board: the config has no 'board' section, or the "
+                      "board failed to start (the log says why: 'board inputs are NOT watched')"};
       json inputs = json::array(), outputs = json::array();
       for (const auto& i : board->inputs)
-        inputs.push_back({{"id", i.id}, {"active", i.active}, {"level", i.level}, {"since_us", i.since_us},
-                          {"changes", i.changes}});
+        inputs.push_back(
+            {{"id", i.id}, {"active", i.active}, {"level", i.level}, {"since_us", i.since_us}, {"changes", i.changes}});
       for (const auto& o : board->outputs) outputs.push_back({{"id", o.id}, {"on", o.on}, {"changes", o.changes}});
       result = {{"board", board->kind},
                 {"inputs", std::move(inputs)},
@@ -359,8 +368,8 @@ std::string CommandHandler::handle(const std::string& text, const bus::RequestOr
     } else if (cmd == "live.start" || cmd == "live.stop") {
       const auto camera = required<std::string>(args, "camera", "a camera id");
       const auto status = context_.status();
-      const bool known = std::any_of(status.cameras.begin(), status.cameras.end(),
-                                     [&](const auto& c) { return c.id == camera; });
+      const bool known =
+          std::any_of(status.cameras.begin(), status.cameras.end(), [&](const auto& c) { return c.id == camera; });
       if (!known) throw Refusal{"unknown_camera", fmt::format("no camera '{}' on site {}", camera, context_.site)};
       if (cmd == "live.stop") {
         context_.publisher->stopLiveView(camera);
@@ -380,17 +389,20 @@ std::string CommandHandler::handle(const std::string& text, const bus::RequestOr
       if (!acked) throw Refusal{acked.error().code.empty() ? "internal" : acked.error().code, acked.error().message};
       result = {{"acknowledged", *acked}};
     } else if (cmd == "reload") {
-      if (origin.channel != "control") throw Refusal{"forbidden", "reload is only accepted on the local control socket"};
+      if (origin.channel != "control")
+        throw Refusal{"forbidden", "reload is only accepted on the local control socket"};
       const std::string error = context_.reload ? context_.reload() : "reload is not available";
       if (!error.empty()) throw Refusal{"invalid_argument", error};
       result = json::object();
     } else if (cmd.empty()) {
       throw Refusal{"bad_request", "the request has no 'cmd'"};
     } else {
-      throw Refusal{"unknown_command",
-                    fmt::format("unknown command '{}' (known: ping, status, cameras, inputs, alarm.raise, alarm.update, alarm.clear, "
-                                "alarm.ack, alarm.list, event.ack, live.start, live.stop, reload)",
-                                cmd)};
+      throw Refusal{
+          "unknown_command",
+          fmt::format(
+              "unknown command '{}' (known: ping, status, cameras, inputs, alarm.raise, alarm.update, alarm.clear, "
+              "alarm.ack, alarm.list, event.ack, live.start, live.stop, reload)",
+              cmd)};
     }
     reply["ok"] = true;
     reply["result"] = std::move(result);

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "firmware/board/board.h"
 #include "gateway/alarm/alarm_engine.h"
 #include "gateway/bus/command_server.h"
 #include "gateway/bus/protocol.h"
@@ -21,7 +22,6 @@
 #include "gateway/config/config.h"
 #include "gateway/core/clock.h"
 #include "gateway/media/camera_stats.h"
-#include "firmware/board/board.h"
 
 namespace vcgate::control {
 

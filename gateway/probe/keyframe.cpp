@@ -89,17 +89,30 @@ core::Result<FramePtr> toJpegPlanes(const AVFrame& in) {
   AVPixelFormat target = AV_PIX_FMT_NONE;
   bool full_range = in.color_range == AVCOL_RANGE_JPEG;
   switch (in.format) {
-    case AV_PIX_FMT_YUVJ420P: full_range = true; [[fallthrough]];
-    case AV_PIX_FMT_YUV420P: target = AV_PIX_FMT_YUVJ420P; break;
-    case AV_PIX_FMT_YUVJ422P: full_range = true; [[fallthrough]];
-    case AV_PIX_FMT_YUV422P: target = AV_PIX_FMT_YUVJ422P; break;
-    case AV_PIX_FMT_YUVJ444P: full_range = true; [[fallthrough]];
-    case AV_PIX_FMT_YUV444P: target = AV_PIX_FMT_YUVJ444P; break;
+    case AV_PIX_FMT_YUVJ420P:
+      full_range = true;
+      [[fallthrough]];
+    case AV_PIX_FMT_YUV420P:
+      target = AV_PIX_FMT_YUVJ420P;
+      break;
+    case AV_PIX_FMT_YUVJ422P:
+      full_range = true;
+      [[fallthrough]];
+    case AV_PIX_FMT_YUV422P:
+      target = AV_PIX_FMT_YUVJ422P;
+      break;
+    case AV_PIX_FMT_YUVJ444P:
+      full_range = true;
+      [[fallthrough]];
+    case AV_PIX_FMT_YUV444P:
+      target = AV_PIX_FMT_YUVJ444P;
+      break;
     default: {
       const char* name = av_get_pix_fmt_name(static_cast<AVPixelFormat>(in.format));
-      return core::makeError(fmt::format("the camera's pictures are {}; snapshots support 8-bit YUV 4:2:0, 4:2:2 "
-                                         "and 4:4:4 only",
-                                         name ? name : "an unknown pixel format"));
+      return core::makeError(
+          fmt::format("the camera's pictures are {}; snapshots support 8-bit YUV 4:2:0, 4:2:2 "
+                      "and 4:4:4 only",
+                      name ? name : "an unknown pixel format"));
     }
   }
   FramePtr out(av_frame_alloc());
@@ -118,8 +131,10 @@ core::Result<FramePtr> toJpegPlanes(const AVFrame& in) {
     for (int y = 0; y < h; ++y) {
       const uint8_t* src = in.data[plane] + static_cast<ptrdiff_t>(y) * in.linesize[plane];
       uint8_t* dst = out->data[plane] + static_cast<ptrdiff_t>(y) * out->linesize[plane];
-      if (full_range) std::copy(src, src + w, dst);
-      else std::transform(src, src + w, dst, [&](uint8_t v) { return table[v]; });
+      if (full_range)
+        std::copy(src, src + w, dst);
+      else
+        std::transform(src, src + w, dst, [&](uint8_t v) { return table[v]; });
     }
   }
   return out;

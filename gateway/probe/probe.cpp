@@ -52,7 +52,7 @@ using FormatContextPtr = std::unique_ptr<AVFormatContext, FormatContextDeleter>;
 
 struct Target {
   bool network = false;
-  std::string url;       // what libav opens
+  std::string url;  // what libav opens
   std::string host;
   int port = 0;
   bool has_user = false;
@@ -61,8 +61,9 @@ struct Target {
 core::Result<Target> parseTarget(const std::string& text) {
   Target t;
   if (text.starts_with("test://"))
-    return fail("bad_uri", "test:// cameras are generated inside the gateway; there is nothing to probe. Probe "
-                           "an rtsp:// camera or a file:// clip");
+    return fail("bad_uri",
+                "test:// cameras are generated inside the gateway; there is nothing to probe. Probe "
+                "an rtsp:// camera or a file:// clip");
   if (text.starts_with("file://")) {
     t.url = "file:" + text.substr(7);
     return t;
@@ -72,7 +73,8 @@ core::Result<Target> parseTarget(const std::string& text) {
     return t;
   }
   auto uri = core::parseUri(text);
-  if (!uri) return fail("bad_uri", fmt::format("{} is not a valid URI: {}", core::redactUri(text), uri.error().message));
+  if (!uri)
+    return fail("bad_uri", fmt::format("{} is not a valid URI: {}", core::redactUri(text), uri.error().message));
   if (uri->scheme != "rtsp" && uri->scheme != "rtsps")
     return fail("bad_uri", fmt::format("the probe opens rtsp://, rtsps:// and file:// URIs, not {}://", uri->scheme));
   if (uri->host.empty()) return fail("bad_uri", fmt::format("{} names no host", core::redactUri(text)));
@@ -142,10 +144,12 @@ core::Error openError(int err, const Target& t, const Interrupt& interrupt, std:
                       const std::string& shown) {
   const std::string where = t.network ? fmt::format("{}:{}", t.host, t.port) : shown;
   if (err == AVERROR_HTTP_UNAUTHORIZED)
-    return t.has_user ? fail("auth_failed", "the camera refused the user name or password (401 Unauthorized). Check "
-                                            "the credentials in the URI, rtsp://USER:PASSWORD@host/...")
-                      : fail("auth_failed", "the camera needs a user name and password (401 Unauthorized). Put them "
-                                            "in the URI, rtsp://USER:PASSWORD@host/...");
+    return t.has_user ? fail("auth_failed",
+                             "the camera refused the user name or password (401 Unauthorized). Check "
+                             "the credentials in the URI, rtsp://USER:PASSWORD@host/...")
+                      : fail("auth_failed",
+                             "the camera needs a user name and password (401 Unauthorized). Put them "
+                             "in the URI, rtsp://USER:PASSWORD@host/...");
   if (err == AVERROR_HTTP_FORBIDDEN)
     return fail("auth_failed", "the camera refuses this user (403 Forbidden): the account lacks the right to stream");
   if (err == AVERROR_HTTP_NOT_FOUND)
@@ -155,8 +159,9 @@ core::Error openError(int err, const Target& t, const Interrupt& interrupt, std:
   if (err == AVERROR_HTTP_SERVER_ERROR)
     return fail("failed", "the camera reported an internal error (RTSP 5xx): restart the camera");
   if (err == AVERROR_HTTP_OTHER_4XX || err == AVERROR_HTTP_BAD_REQUEST)
-    return fail("failed", "the camera refused the request (RTSP 4xx): the path or the transport is not what it "
-                          "expects; try --udp, or check the path");
+    return fail("failed",
+                "the camera refused the request (RTSP 4xx): the path or the transport is not what it "
+                "expects; try --udp, or check the path");
   if (interrupt.fired || err == AVERROR(ETIMEDOUT) || err == AVERROR_EXIT)
     return fail("timeout", fmt::format("{} accepted the connection but did not answer the RTSP request within {} ms: "
                                        "the camera hangs (restart it) or this port is not its RTSP service",
@@ -234,9 +239,10 @@ core::Result<ProbeReport> probeStream(const ProbeOptions& options) {
   }
   if (video < 0) {
     std::string found;
-    for (const auto& s : report.other_streams) found += fmt::format("{}{} {}", found.empty() ? "" : ", ", s.type, s.codec);
-    return fail("no_video", fmt::format("{} has no video track{}", shown,
-                                        found.empty() ? "" : fmt::format(" (only {})", found)));
+    for (const auto& s : report.other_streams)
+      found += fmt::format("{}{} {}", found.empty() ? "" : ", ", s.type, s.codec);
+    return fail("no_video",
+                fmt::format("{} has no video track{}", shown, found.empty() ? "" : fmt::format(" (only {})", found)));
   }
   AVStream* stream = input->streams[video];
   const AVCodecParameters& par = *stream->codecpar;
@@ -316,10 +322,10 @@ core::Result<ProbeReport> probeStream(const ProbeOptions& options) {
                                              "decoded from the start",
                                              shown, video_packets));
     if (video_packets == 0 && (interrupt.fired || read_err == AVERROR(ETIMEDOUT) || read_err == AVERROR_EXIT))
-      return fail("timeout", fmt::format("the camera answered RTSP but sent no video within {} ms{}",
-                                         options.timeout.count(),
-                                         options.udp ? ": a firewall may block RTP over UDP; try without --udp"
-                                                     : ": it may be stuck (restart it)"));
+      return fail("timeout",
+                  fmt::format("the camera answered RTSP but sent no video within {} ms{}", options.timeout.count(),
+                              options.udp ? ": a firewall may block RTP over UDP; try without --udp"
+                                          : ": it may be stuck (restart it)"));
     if (interrupt.fired || read_err == AVERROR(ETIMEDOUT) || read_err == AVERROR_EXIT)
       return fail("no_keyframe", fmt::format("{} video frames arrived but no keyframe within {} ms: the camera's "
                                              "keyframe interval (GOP) is longer than that, or the stream is broken. "

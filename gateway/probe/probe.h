@@ -42,8 +42,8 @@ struct ProbeOptions {
   std::chrono::milliseconds timeout{5000};
   // After the first keyframe: how long to wait for the next one (the GOP).
   std::chrono::milliseconds measure{10000};
-  bool quick = false;     // stop at the first keyframe: no GOP, fps or bitrate measurement
-  bool libav_log = false; // let libav print its own messages to stderr (debugging)
+  bool quick = false;                         // stop at the first keyframe: no GOP, fps or bitrate measurement
+  bool libav_log = false;                     // let libav print its own messages to stderr (debugging)
   const std::atomic<bool>* cancel = nullptr;  // set (e.g. by SIGINT) to stop early: a "failed" error
 };
 
@@ -53,31 +53,31 @@ struct OtherStream {
 };
 
 struct ProbeReport {
-  std::string uri;          // as given, password redacted
-  std::string transport;    // "tcp", "udp" (rtsp) or "file"
-  std::string format;       // libavformat's demuxer, e.g. "rtsp", "mov,mp4,m4a,3gp,3g2,mj2"
-  std::string codec;        // libavcodec's name: "h264", "hevc", "mjpeg", ...
-  bool supported = false;   // H.264 or H.265: what the gateway ingests without transcoding
-  std::string profile;      // "High", "Main", ...; empty when unknown
-  int level = 0;            // as coded (H.264: 31 means 3.1; H.265: 93 means 3.1); 0 unknown
+  std::string uri;         // as given, password redacted
+  std::string transport;   // "tcp", "udp" (rtsp) or "file"
+  std::string format;      // libavformat's demuxer, e.g. "rtsp", "mov,mp4,m4a,3gp,3g2,mj2"
+  std::string codec;       // libavcodec's name: "h264", "hevc", "mjpeg", ...
+  bool supported = false;  // H.264 or H.265: what the gateway ingests without transcoding
+  std::string profile;     // "High", "Main", ...; empty when unknown
+  int level = 0;           // as coded (H.264: 31 means 3.1; H.265: 93 means 3.1); 0 unknown
   int width = 0;
   int height = 0;
-  std::string pixel_format; // of the decoded keyframe, e.g. "yuv420p"
-  double declared_fps = 0;  // what the container/SDP says, 0 when it says nothing
-  double fps = 0;           // measured (frames over the span); the declared rate when not measured
-  int gop_frames = 0;       // frames from a keyframe to the next; 0 = not measured
-  double gop_s = 0;         // the same in seconds (timestamps)
-  double bitrate_bps = 0;   // bytes over the measured span; 0 = not measured
-  double span_s = 0;        // what fps and bitrate are measured over (timestamps)
-  uint64_t frames = 0;      // video packets in the span
+  std::string pixel_format;  // of the decoded keyframe, e.g. "yuv420p"
+  double declared_fps = 0;   // what the container/SDP says, 0 when it says nothing
+  double fps = 0;            // measured (frames over the span); the declared rate when not measured
+  int gop_frames = 0;        // frames from a keyframe to the next; 0 = not measured
+  double gop_s = 0;          // the same in seconds (timestamps)
+  double bitrate_bps = 0;    // bytes over the measured span; 0 = not measured
+  double span_s = 0;         // what fps and bitrate are measured over (timestamps)
+  uint64_t frames = 0;       // video packets in the span
   uint64_t bytes = 0;
   uint64_t frames_before_keyframe = 0;  // video packets skipped while waiting for the first keyframe
-  double connect_ms = 0;         // until the stream was open (rtsp: OPTIONS..PLAY done)
-  double first_keyframe_ms = 0;  // from the start, the connection included
+  double connect_ms = 0;                // until the stream was open (rtsp: OPTIONS..PLAY done)
+  double first_keyframe_ms = 0;         // from the start, the connection included
   double total_ms = 0;
   bool keyframe_decodes = false;
-  std::string decode_error;      // why the first keyframe did not decode
-  std::string note;              // why the measurement is partial, e.g. "no second keyframe within 10 s"
+  std::string decode_error;  // why the first keyframe did not decode
+  std::string note;          // why the measurement is partial, e.g. "no second keyframe within 10 s"
   std::vector<OtherStream> other_streams;
 };
 

@@ -143,11 +143,11 @@ class UnauthorizedRtspServer : public RefusingPort {
           std::string reply;
           if (request.starts_with("DESCRIBE")) {
             ++describes_;
-            reply = fmt::format("RTSP/1.0 401 Unauthorized\r\nCSeq:{}\r\nWWW-Authenticate: Basic realm=\"camera\"\r\n\r\n",
-                                cseq);
+            reply = fmt::format(
+                "RTSP/1.0 401 Unauthorized\r\nCSeq:{}\r\nWWW-Authenticate: Basic realm=\"camera\"\r\n\r\n", cseq);
           } else {
-            reply = fmt::format("RTSP/1.0 200 OK\r\nCSeq:{}\r\nPublic: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n\r\n",
-                                cseq);
+            reply = fmt::format(
+                "RTSP/1.0 200 OK\r\nCSeq:{}\r\nPublic: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n\r\n", cseq);
           }
           (void)!write(c, reply.data(), reply.size());
         }
@@ -247,10 +247,22 @@ TEST(Ctl, HelpVersionAndUsage) {
   EXPECT_EQ(version.exit_code, 0);
   ASSERT_FALSE(version.lines.empty());
   EXPECT_EQ(version.lines[0], std::string("vcgatectl ") + VCGATE_VERSION);
-  for (std::vector<std::string> command :
-       {std::vector<std::string>{"status"}, {"ping"}, {"cameras"}, {"top"}, {"alarms"}, {"tail"}, {"alarm", "raise"},
-        {"alarm", "list"}, {"live"}, {"reload"}, {"snapshot"}, {"probe"}, {"check-config"}, {"bus", "ping"},
-        {"inputs"}, {"bundle"}}) {
+  for (std::vector<std::string> command : {std::vector<std::string>{"status"},
+                                           {"ping"},
+                                           {"cameras"},
+                                           {"top"},
+                                           {"alarms"},
+                                           {"tail"},
+                                           {"alarm", "raise"},
+                                           {"alarm", "list"},
+                                           {"live"},
+                                           {"reload"},
+                                           {"snapshot"},
+                                           {"probe"},
+                                           {"check-config"},
+                                           {"bus", "ping"},
+                                           {"inputs"},
+                                           {"bundle"}}) {
     command.push_back("--help");
     const CtlRun run = ctl(command);
     EXPECT_EQ(run.exit_code, 0) << command[0];
@@ -525,7 +537,8 @@ TEST(Ctl, BusPingTellsRefusedFromSilent) {
   EXPECT_NE(refused.firstJson().value("message", "").find("connection refused"), std::string::npos) << refused.all();
 
   SilentPort silent;
-  const CtlRun mute = ctl({"--json", "--timeout-ms", "300", "bus", "ping", fmt::format("tcp://127.0.0.1:{}", silent.port())});
+  const CtlRun mute =
+      ctl({"--json", "--timeout-ms", "300", "bus", "ping", fmt::format("tcp://127.0.0.1:{}", silent.port())});
   EXPECT_EQ(mute.exit_code, 3) << mute.all();
   EXPECT_EQ(mute.firstJson()["answered"], 0);
   EXPECT_LT(mute.ms, 8000) << "one unanswered ping is enough to know";
@@ -545,8 +558,9 @@ TEST(Ctl, CheckConfigGivesTheDaemonsDiagnostics) {
   EXPECT_EQ(shipped.firstJson()["site"], "demo");
   EXPECT_EQ(shipped.firstJson()["cameras"].size(), 3u);
 
-  const auto bad = dir.write("bad.yaml", "site:\n  id: x\ncameras:\n  - id: a\n    uri: rtsp://u:hunter2@192.0.2.1:99999/\n"
-                                          "    latency_ms: fast\n");
+  const auto bad = dir.write("bad.yaml",
+                             "site:\n  id: x\ncameras:\n  - id: a\n    uri: rtsp://u:hunter2@192.0.2.1:99999/\n"
+                             "    latency_ms: fast\n");
   const CtlRun run = ctl({"--json", "check-config", bad});
   EXPECT_EQ(run.exit_code, 1);
   const auto result = run.firstJson();
@@ -684,7 +698,8 @@ TEST(CtlProbe, WrongOrMissingPasswordIsExit4) {
 
 TEST(CtlProbe, ACameraThatNeverAnswersTimesOutWithExit5) {
   SilentPort silent;
-  const CtlRun run = ctl({"--json", "probe", "--timeout-ms", "1000", fmt::format("rtsp://127.0.0.1:{}/x", silent.port())});
+  const CtlRun run =
+      ctl({"--json", "probe", "--timeout-ms", "1000", fmt::format("rtsp://127.0.0.1:{}/x", silent.port())});
   EXPECT_EQ(run.exit_code, 5) << run.all();
   EXPECT_EQ(run.firstJson()["code"], "timeout");
   EXPECT_NE(run.firstJson().value("message", "").find("did not answer the RTSP request"), std::string::npos);
@@ -724,8 +739,10 @@ TEST(CtlProbe, FilesWithAndWithoutVideo) {
   EXPECT_NE(no_video.firstJson().value("message", "").find("only audio opus"), std::string::npos) << no_video.all();
 
   const std::string clip = (dir.path() / "clip.mp4").string();
-  ASSERT_TRUE(makeFile("videotestsrc num-buffers=60 ! video/x-raw,format=I420,width=320,height=240,framerate=25/1 ! "
-                       "x264enc key-int-max=15 bframes=0 ! mp4mux ! filesink location=" + clip));
+  ASSERT_TRUE(
+      makeFile("videotestsrc num-buffers=60 ! video/x-raw,format=I420,width=320,height=240,framerate=25/1 ! "
+               "x264enc key-int-max=15 bframes=0 ! mp4mux ! filesink location=" +
+               clip));
   const CtlRun run = ctl({"--json", "probe", "file://" + clip});
   ASSERT_EQ(run.exit_code, 0) << run.all();
   const auto r = run.firstJson();

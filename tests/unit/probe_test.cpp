@@ -89,7 +89,8 @@ std::string writeClip(const TempDir& dir, VideoCodec codec, int frames, int gop)
   const std::string path = (dir.path() / fmt::format("clip-{}.mp4", core::codecName(codec))).string();
   evidence::Mp4Writer writer;
   EXPECT_TRUE(writer.open(path, codec));
-  for (const auto& u : encodeUnits(codec, frames, gop)) EXPECT_TRUE(writer.write(u.data, u.pts_ns, u.dts_ns, u.keyframe));
+  for (const auto& u : encodeUnits(codec, frames, gop))
+    EXPECT_TRUE(writer.write(u.data, u.pts_ns, u.dts_ns, u.keyframe));
   EXPECT_TRUE(writer.close());
   return path;
 }

@@ -49,8 +49,8 @@ void printEvent(const bus::AlarmEventMessage& m) {
   const auto& a = m.event.alarm;
   std::string cameras;
   for (const auto& c : a.cameras) cameras += (cameras.empty() ? "" : ",") + c;
-  fmt::print("{}  {:<12} L{}  {:<12} {}  {:<10} {}{}\n", formatClock(m.time_us, true),
-             alarm::eventName(m.event.kind), a.level, a.type, a.id.hex(), a.source, cameras,
+  fmt::print("{}  {:<12} L{}  {:<12} {}  {:<10} {}{}\n", formatClock(m.time_us, true), alarm::eventName(m.event.kind),
+             a.level, a.type, a.id.hex(), a.source, cameras,
              a.description.empty() ? "" : "  \"" + a.description + "\"");
   std::cout.flush();
 }
@@ -64,9 +64,10 @@ void addAlarmCommands(CLI::App& app, Ctl& ctl) {
     std::string type = "manual", description, id, by = "vcgatectl";
   };
   auto args = std::make_shared<AlarmArgs>();
-  const char* alarm_footer = "JSON: {alarm} as in docs/protocol.md section 4.\n"
-                             "Exit codes: 0 done, 1 refused (unknown camera or alarm, invalid), 2 usage, 3 gateway "
-                             "not reachable.";
+  const char* alarm_footer =
+      "JSON: {alarm} as in docs/protocol.md section 4.\n"
+      "Exit codes: 0 done, 1 refused (unknown camera or alarm, invalid), 2 usage, 3 gateway "
+      "not reachable.";
   auto* alarm = app.add_subcommand("alarm", "Raise, update, clear, acknowledge and list alarms");
   alarm->require_subcommand(1);
   auto* raise = alarm->add_subcommand("raise", "Raise an alarm covering one or more cameras");
@@ -76,10 +77,10 @@ void addAlarmCommands(CLI::App& app, Ctl& ctl) {
   raise->add_option("-d,--description", args->description, "Text for the operators");
   raise->footer(alarm_footer);
   raise->callback([&ctl, args] {
-    ctl.exit_code = runSimple(ctl, "alarm.raise",
-                              {{"cameras", args->cameras}, {"level", args->level}, {"type", args->type},
-                               {"description", args->description}},
-                              [](const json& r) { printAlarm(r["alarm"]); });
+    ctl.exit_code = runSimple(
+        ctl, "alarm.raise",
+        {{"cameras", args->cameras}, {"level", args->level}, {"type", args->type}, {"description", args->description}},
+        [](const json& r) { printAlarm(r["alarm"]); });
   });
   auto* update = alarm->add_subcommand("update", "Change an active alarm's level (escalate) or description");
   update->add_option("id", args->id, "Alarm id")->required();
@@ -120,8 +121,9 @@ void addAlarmCommands(CLI::App& app, Ctl& ctl) {
   auto* alarms = app.add_subcommand("alarms", "Active alarms and the most recent cleared ones (alarm list, shorter)");
   alarms->add_option("-r,--recent", *recent, "How many cleared alarms to show (default 10; the gateway keeps 100)")
       ->check(CLI::Range(0, 100));
-  alarms->footer("JSON: {active[], recent[]} (recent cut to --recent, newest first).\n"
-                 "Exit codes: 0 ok, 2 usage, 3 gateway not reachable.");
+  alarms->footer(
+      "JSON: {active[], recent[]} (recent cut to --recent, newest first).\n"
+      "Exit codes: 0 ok, 2 usage, 3 gateway not reachable.");
   alarms->callback([&ctl, recent] {
     Gateway gateway(ctl.options);
     auto result = gateway.call("alarm.list");
@@ -141,11 +143,12 @@ void addAlarmCommands(CLI::App& app, Ctl& ctl) {
       printJson({{"active", active}, {"recent", shown}});
       return;
     }
-    if (active.empty()) fmt::print("no active alarm\n");
-    else fmt::print("{} active alarm{}:\n", active.size(), active.size() == 1 ? "" : "s");
+    if (active.empty())
+      fmt::print("no active alarm\n");
+    else
+      fmt::print("{} active alarm{}:\n", active.size(), active.size() == 1 ? "" : "s");
     for (const auto& a : active) printAlarm(a);
-    if (!shown.empty())
-      fmt::print("\nrecently cleared ({} of {}):\n", shown.size(), all_recent.size());
+    if (!shown.empty()) fmt::print("\nrecently cleared ({} of {}):\n", shown.size(), all_recent.size());
     for (const auto& a : shown) printAlarm(a);
   });
 
@@ -161,9 +164,10 @@ void addAlarmCommands(CLI::App& app, Ctl& ctl) {
   tail->add_option("--for", tail_options->for_s, "Stop after this many seconds")->check(CLI::NonNegativeNumber);
   tail->add_option("--connect", tail_options->connect,
                    "Publish endpoint(s) to subscribe to (default: those the gateway reports in ping)");
-  tail->footer("Prints 'following ...' on stderr once the gateway's heartbeat arrives, and warns there when\n"
-               "heartbeats stop. JSON: one alarm event per line, exactly as on the bus (docs/protocol.md section 4).\n"
-               "Exit codes: 0 ok, 1 cannot subscribe, 2 usage, 3 gateway not reachable.");
+  tail->footer(
+      "Prints 'following ...' on stderr once the gateway's heartbeat arrives, and warns there when\n"
+      "heartbeats stop. JSON: one alarm event per line, exactly as on the bus (docs/protocol.md section 4).\n"
+      "Exit codes: 0 ok, 1 cannot subscribe, 2 usage, 3 gateway not reachable.");
   tail->callback([&ctl, tail_options] {
     installStopHandler();
     Gateway gateway(ctl.options);
@@ -175,11 +179,13 @@ void addAlarmCommands(CLI::App& app, Ctl& ctl) {
     const std::string site = ping->value("site", "");
     std::vector<std::string> endpoints = tail_options->connect;
     if (endpoints.empty())
-      for (const auto& e : ping->value("publish", json::array())) endpoints.push_back(localEndpoint(e.get<std::string>()));
+      for (const auto& e : ping->value("publish", json::array()))
+        endpoints.push_back(localEndpoint(e.get<std::string>()));
     if (endpoints.empty()) {
-      ctl.exit_code = reportError(ctl.options, core::makeCodedError("no_endpoint", "the gateway does not say where it "
-                                                                                   "publishes (an older vcgated?): "
-                                                                                   "give --connect ENDPOINT"));
+      ctl.exit_code = reportError(ctl.options, core::makeCodedError("no_endpoint",
+                                                                    "the gateway does not say where it "
+                                                                    "publishes (an older vcgated?): "
+                                                                    "give --connect ENDPOINT"));
       return;
     }
     bus::SubscriberOptions sub_options;
@@ -201,8 +207,7 @@ void addAlarmCommands(CLI::App& app, Ctl& ctl) {
     uint64_t boot = 0;
     int events = 0;
     while (!stopRequested().load()) {
-      if (tail_options->for_s > 0 &&
-          Clock::now() - started >= std::chrono::duration<double>(tail_options->for_s))
+      if (tail_options->for_s > 0 && Clock::now() - started >= std::chrono::duration<double>(tail_options->for_s))
         break;
       auto received = subscriber->receive(std::chrono::milliseconds(200));
       if (auto* status = std::get_if<bus::StatusMessage>(&received)) {
@@ -218,8 +223,10 @@ void addAlarmCommands(CLI::App& app, Ctl& ctl) {
         silent = false;
         boot = status->boot_id;
       } else if (auto* event = std::get_if<bus::AlarmEventMessage>(&received)) {
-        if (ctl.options.json) printJson(json::parse(bus::encodeAlarmEvent(*event)));
-        else printEvent(*event);
+        if (ctl.options.json)
+          printJson(json::parse(bus::encodeAlarmEvent(*event)));
+        else
+          printEvent(*event);
         if (tail_options->count && ++events >= tail_options->count) break;
       }
       // Three missed heartbeats: the protocol's own rule for "gateway unreachable".

@@ -143,8 +143,10 @@ int bundle(Ctl& ctl, const BundleArgs& args) {
     site = ping->value("site", site);
     for (const char* cmd : {"status", "cameras", "alarm.list"}) {
       auto result = gateway.call(cmd, json::object(), gateway_timeout);
-      if (result) gateway_files[cmd] = *result;
-      else note(fmt::format("the gateway did not give '{}': {}", cmd, result.error().message));
+      if (result)
+        gateway_files[cmd] = *result;
+      else
+        note(fmt::format("the gateway did not give '{}': {}", cmd, result.error().message));
     }
   } else {
     note(fmt::format("gateway not reachable at {} ({}): no status, cameras or alarms in this bundle",
@@ -161,19 +163,21 @@ int bundle(Ctl& ctl, const BundleArgs& args) {
                                                                               work.string(), ec.message())));
   const fs::path dir = work / name;
   const auto add = [&](const std::string& file, const std::string& text) {
-    if (writeText(dir / file, scrub(text))) entries.push_back(file);
-    else note(fmt::format("could not write {} (disk full?)", file));
+    if (writeText(dir / file, scrub(text)))
+      entries.push_back(file);
+    else
+      note(fmt::format("could not write {} (disk full?)", file));
   };
 
   if (have_config) add("config.yaml", config.text);
   utsname uts{};
   uname(&uts);
   std::string versions = fmt::format("vcgatectl {}\n", VCGATE_VERSION);
-  versions += ping ? fmt::format("vcgated {} (site {}, boot {})\n", ping->value("version", "?"), site,
-                                 ping->value("boot", "?"))
-                   : "vcgated not reachable\n";
-  versions += fmt::format("{}\n{}\nkernel {} {} {}\nos {}\n", gst_version_string(), probe::libavVersion(),
-                          uts.sysname, uts.release, uts.machine, osRelease());
+  versions +=
+      ping ? fmt::format("vcgated {} (site {}, boot {})\n", ping->value("version", "?"), site, ping->value("boot", "?"))
+           : "vcgated not reachable\n";
+  versions += fmt::format("{}\n{}\nkernel {} {} {}\nos {}\n", gst_version_string(), probe::libavVersion(), uts.sysname,
+                          uts.release, uts.machine, osRelease());
   add("versions.txt", versions);
   for (const auto& [cmd, result] : gateway_files.items()) {
     const std::string file = (cmd == "alarm.list" ? std::string("alarms") : cmd) + ".json";
@@ -183,8 +187,10 @@ int bundle(Ctl& ctl, const BundleArgs& args) {
   const auto uname_a = runProgram({"uname", "-a"}, std::chrono::seconds(2));
   if (uname_a.exit_code == 0) add("uname.txt", uname_a.output);
   const auto df = runProgram({"df", "-h"}, std::chrono::seconds(3));
-  if (df.exit_code == 0 || !df.output.empty()) add("disk.txt", df.output);
-  else note("df failed: no disk.txt");
+  if (df.exit_code == 0 || !df.output.empty())
+    add("disk.txt", df.output);
+  else
+    note("df failed: no disk.txt");
 
   const auto journal = runProgram({"journalctl", "-u", "vcgated", "-n", std::to_string(args.log_lines), "--no-pager"},
                                   std::chrono::seconds(5));
@@ -201,14 +207,15 @@ int bundle(Ctl& ctl, const BundleArgs& args) {
 
   std::string readme = fmt::format("vcgate support bundle, site {}, made {} by vcgatectl {}\n\n", site,
                                    timestampForName(), VCGATE_VERSION);
-  readme += "config.yaml    the gateway's config; every password, secret and key replaced by ***\n"
-            "versions.txt   vcgatectl, vcgated, GStreamer, FFmpeg, kernel, OS\n"
-            "status.json    vcgatectl status --json (verdict, disks, clock, temperature, cameras)\n"
-            "cameras.json   vcgatectl cameras --json (per-camera stats and last errors)\n"
-            "alarms.json    vcgatectl alarm list --json (active and recent alarms)\n"
-            "logs.txt       journalctl -u vcgated, the last lines\n"
-            "uname.txt      uname -a\n"
-            "disk.txt       df -h\n";
+  readme +=
+      "config.yaml    the gateway's config; every password, secret and key replaced by ***\n"
+      "versions.txt   vcgatectl, vcgated, GStreamer, FFmpeg, kernel, OS\n"
+      "status.json    vcgatectl status --json (verdict, disks, clock, temperature, cameras)\n"
+      "cameras.json   vcgatectl cameras --json (per-camera stats and last errors)\n"
+      "alarms.json    vcgatectl alarm list --json (active and recent alarms)\n"
+      "logs.txt       journalctl -u vcgated, the last lines\n"
+      "uname.txt      uname -a\n"
+      "disk.txt       df -h\n";
   readme += fmt::format("\n{} secret value(s) were hidden.\n", config.secrets.size());
   if (!notes.empty()) {
     readme += "\nNotes:\n";
@@ -221,10 +228,10 @@ int bundle(Ctl& ctl, const BundleArgs& args) {
   const auto tar = runProgram({"tar", "-czf", target.string(), "-C", work.string(), name}, std::chrono::seconds(30));
   fs::remove_all(work, ec);
   if (tar.exit_code != 0)
-    return reportError(ctl.options, core::makeCodedError("write", fmt::format("tar could not write {}: {}",
-                                                                              target.string(),
-                                                                              tar.exit_code == 127 ? "tar is not installed"
-                                                                                                   : tar.output)));
+    return reportError(
+        ctl.options,
+        core::makeCodedError("write", fmt::format("tar could not write {}: {}", target.string(),
+                                                  tar.exit_code == 127 ? "tar is not installed" : tar.output)));
   const auto bytes = fs::file_size(target, ec);
   const double took_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
   if (ctl.options.json) {
@@ -251,15 +258,17 @@ int bundle(Ctl& ctl, const BundleArgs& args) {
 
 void addBundleCommand(CLI::App& app, Ctl& ctl) {
   auto args = std::make_shared<BundleArgs>();
-  auto* bundle_cmd = app.add_subcommand("bundle", "Write a support bundle (.tar.gz): versions, config with secrets "
-                                                  "hidden, status, cameras, alarms, logs, disk use");
+  auto* bundle_cmd = app.add_subcommand("bundle",
+                                        "Write a support bundle (.tar.gz): versions, config with secrets "
+                                        "hidden, status, cameras, alarms, logs, disk use");
   bundle_cmd->add_option("file", args->file, "Where to write it, e.g. /tmp/support.tar.gz")->required();
   bundle_cmd->add_option("--log-lines", args->log_lines, "Journal lines of vcgated to include (default 2000)")
       ->check(CLI::Range(0, 1000000));
-  bundle_cmd->footer("The config is read from -c CONFIG (default /etc/vcgate/vcgate.yaml). A bundle is written even\n"
-                     "when the gateway is down: that is when support needs it most; README.txt says what is missing.\n"
-                     "JSON: {file, bytes, directory, entries[], secrets_hidden, gateway_reachable, notes[], took_ms}.\n"
-                     "Exit codes: 0 written, 1 cannot write, 2 usage.");
+  bundle_cmd->footer(
+      "The config is read from -c CONFIG (default /etc/vcgate/vcgate.yaml). A bundle is written even\n"
+      "when the gateway is down: that is when support needs it most; README.txt says what is missing.\n"
+      "JSON: {file, bytes, directory, entries[], secrets_hidden, gateway_reachable, notes[], took_ms}.\n"
+      "Exit codes: 0 written, 1 cannot write, 2 usage.");
   bundle_cmd->callback([&ctl, args] { ctl.exit_code = bundle(ctl, *args); });
 }
 

@@ -46,7 +46,8 @@ core::Result<void> reachable(const std::string& endpoint, int timeout_ms) {
                                                              path));
     if (err == ECONNREFUSED)
       return core::makeCodedError("unreachable", fmt::format("{} is left over: no process listens on it", path));
-    if (err) return core::makeCodedError("unreachable", fmt::format("cannot connect to {}: {}", path, std::strerror(err)));
+    if (err)
+      return core::makeCodedError("unreachable", fmt::format("cannot connect to {}: {}", path, std::strerror(err)));
     return {};
   }
   if (!endpoint.starts_with("tcp://")) return {};  // inproc and others: let ZeroMQ judge
@@ -107,17 +108,20 @@ void addBusCommands(CLI::App& app, Ctl& ctl) {
   auto* ping = bus_cmd->add_subcommand("ping", "Send 'ping' requests to a command endpoint and time the answers");
   ping->add_option("endpoint", args->endpoint, "tcp://HOST:PORT or ipc://PATH of a REP command endpoint")->required();
   ping->add_option("-n,--count", args->count, "How many pings (default 3)")->check(CLI::Range(1, 1000));
-  ping->add_option("--interval-ms", args->interval_ms, "Pause between pings (default 200)")->check(CLI::Range(0, 60000));
-  ping->footer("Each ping waits --timeout-ms (default 3000) for its answer. Any answer counts, even a refusal:\n"
-               "the endpoint is there. JSON: {endpoint, sent, answered, min_ms, avg_ms, max_ms, replies[{ok, ms, "
-               "site, version, error}]}.\n"
-               "Exit codes: 0 every ping answered, 1 some lost, 2 usage, 3 not reachable (no answer at all).");
+  ping->add_option("--interval-ms", args->interval_ms, "Pause between pings (default 200)")
+      ->check(CLI::Range(0, 60000));
+  ping->footer(
+      "Each ping waits --timeout-ms (default 3000) for its answer. Any answer counts, even a refusal:\n"
+      "the endpoint is there. JSON: {endpoint, sent, answered, min_ms, avg_ms, max_ms, replies[{ok, ms, "
+      "site, version, error}]}.\n"
+      "Exit codes: 0 every ping answered, 1 some lost, 2 usage, 3 not reachable (no answer at all).");
   ping->callback([&ctl, args] {
     installStopHandler();
     const std::string& endpoint = args->endpoint;
     if (auto ok = reachable(endpoint, ctl.options.timeout_ms); !ok) {
-      ctl.exit_code = ok.error().code == "usage" ? (std::cerr << "vcgatectl: " << ok.error().message << "\n", kExitUsage)
-                                                 : reportError(ctl.options, ok.error(), endpoint);
+      ctl.exit_code = ok.error().code == "usage"
+                          ? (std::cerr << "vcgatectl: " << ok.error().message << "\n", kExitUsage)
+                          : reportError(ctl.options, ok.error(), endpoint);
       return;
     }
     if (!ctl.options.json) fmt::print("PING {}\n", endpoint);
@@ -162,14 +166,21 @@ void addBusCommands(CLI::App& app, Ctl& ctl) {
     const double avg = answered ? sum / answered : 0;
     if (ctl.options.json) {
       const auto r2 = [](double v) { return std::round(v * 100) / 100; };
-      printJson({{"endpoint", endpoint}, {"sent", sent}, {"answered", answered}, {"min_ms", r2(min)},
-                 {"avg_ms", r2(avg)}, {"max_ms", r2(max)}, {"replies", replies}});
+      printJson({{"endpoint", endpoint},
+                 {"sent", sent},
+                 {"answered", answered},
+                 {"min_ms", r2(min)},
+                 {"avg_ms", r2(avg)},
+                 {"max_ms", r2(max)},
+                 {"replies", replies}});
     } else if (answered) {
-      fmt::print("{} sent, {} answered; round trip min/avg/max {:.2f}/{:.2f}/{:.2f} ms\n", sent, answered, min, avg, max);
+      fmt::print("{} sent, {} answered; round trip min/avg/max {:.2f}/{:.2f}/{:.2f} ms\n", sent, answered, min, avg,
+                 max);
     } else {
-      fmt::print("{} sent, none answered: something listens on {} but does not answer a vcgate ping (not a command "
-                 "endpoint, or it requires CURVE encryption)\n",
-                 sent, endpoint);
+      fmt::print(
+          "{} sent, none answered: something listens on {} but does not answer a vcgate ping (not a command "
+          "endpoint, or it requires CURVE encryption)\n",
+          sent, endpoint);
     }
     ctl.exit_code = answered == 0 ? kExitUnreachable : answered < sent ? kExitProblem : kExitOk;
   });

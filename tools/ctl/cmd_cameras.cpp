@@ -25,24 +25,23 @@ std::string cover(const json& c) {
 }
 
 std::string cameraTable(const json& result) {
-  std::string out = fmt::format("{:<14} {:<10} {:<5} {:>9} {:>5} {:>7} {:>4} {:>8} {:>6} {:>7} {:>9} {:>7} {:>16}  {}\n",
-                                "CAMERA", "STATE", "CODEC", "SIZE", "FPS", "KBIT/S", "GOP", "FRAMES", "RECONN",
-                                "AGE", "PUBLISHED", "DROPPED", "PRE-ALARM BUFFER", "COVERED BY");
+  std::string out =
+      fmt::format("{:<14} {:<10} {:<5} {:>9} {:>5} {:>7} {:>4} {:>8} {:>6} {:>7} {:>9} {:>7} {:>16}  {}\n", "CAMERA",
+                  "STATE", "CODEC", "SIZE", "FPS", "KBIT/S", "GOP", "FRAMES", "RECONN", "AGE", "PUBLISHED", "DROPPED",
+                  "PRE-ALARM BUFFER", "COVERED BY");
   std::string errors;
   for (const auto& c : result.value("cameras", json::array())) {
     const int width = c.value("width", 0), height = c.value("height", 0);
     const int gop = c.value("gop_frames", 0);
     const std::string codec = c.value("codec", "");
-    out += fmt::format("{:<14} {:<10} {:<5} {:>9} {:>5.1f} {:>7.0f} {:>4} {:>8} {:>6} {:>7} {:>9} {:>7} {:>16}  {}\n",
-                       c.value("id", ""), c.value("state", ""), codec.empty() ? "-" : codec,
-                       width ? fmt::format("{}x{}", width, height) : "-", c.value("fps", 0.0),
-                       c.value("bitrate_bps", 0.0) / 1000, gop ? std::to_string(gop) : "-",
-                       c.value("frames", uint64_t{0}), c.value("reconnects", uint64_t{0}),
-                       formatAge(c.value("last_frame_age_ms", int64_t{-1})), c.value("published", uint64_t{0}),
-                       c.value("dropped", uint64_t{0}),
-                       fmt::format("{:.1f}s {}", c.value("buffered_s", 0.0),
-                                   formatBytes(c.value("buffered_bytes", 0.0))),
-                       cover(c));
+    out += fmt::format(
+        "{:<14} {:<10} {:<5} {:>9} {:>5.1f} {:>7.0f} {:>4} {:>8} {:>6} {:>7} {:>9} {:>7} {:>16}  {}\n",
+        c.value("id", ""), c.value("state", ""), codec.empty() ? "-" : codec,
+        width ? fmt::format("{}x{}", width, height) : "-", c.value("fps", 0.0), c.value("bitrate_bps", 0.0) / 1000,
+        gop ? std::to_string(gop) : "-", c.value("frames", uint64_t{0}), c.value("reconnects", uint64_t{0}),
+        formatAge(c.value("last_frame_age_ms", int64_t{-1})), c.value("published", uint64_t{0}),
+        c.value("dropped", uint64_t{0}),
+        fmt::format("{:.1f}s {}", c.value("buffered_s", 0.0), formatBytes(c.value("buffered_bytes", 0.0))), cover(c));
     const std::string error = c.value("last_error", "");
     if (!error.empty()) errors += fmt::format("  {}: {}\n", c.value("id", ""), error);
   }
@@ -116,11 +115,13 @@ std::string fitToWidth(const std::string& text, int columns) {
 }  // namespace
 
 void addCameraCommands(CLI::App& app, Ctl& ctl) {
-  auto* cameras = app.add_subcommand("cameras", "Per-camera table: state, codec, size, fps, bitrate, GOP, counters, "
-                                                "last frame, last error, pre-alarm buffer");
-  cameras->footer("JSON: the gateway's cameras result {site, time_us, cameras[]} (docs/protocol.md section 7).\n"
-                  "Exit codes: 0 every enabled camera streams, 1 some do not (or refused), 2 usage, 3 gateway not "
-                  "reachable.");
+  auto* cameras = app.add_subcommand("cameras",
+                                     "Per-camera table: state, codec, size, fps, bitrate, GOP, counters, "
+                                     "last frame, last error, pre-alarm buffer");
+  cameras->footer(
+      "JSON: the gateway's cameras result {site, time_us, cameras[]} (docs/protocol.md section 7).\n"
+      "Exit codes: 0 every enabled camera streams, 1 some do not (or refused), 2 usage, 3 gateway not "
+      "reachable.");
   cameras->callback([&ctl] {
     Gateway gateway(ctl.options);
     auto result = gateway.call("cameras");
@@ -128,8 +129,10 @@ void addCameraCommands(CLI::App& app, Ctl& ctl) {
       ctl.exit_code = reportError(ctl.options, result.error());
       return;
     }
-    if (ctl.options.json) printJson(*result);
-    else std::cout << cameraTable(*result);
+    if (ctl.options.json)
+      printJson(*result);
+    else
+      std::cout << cameraTable(*result);
     ctl.exit_code = allStreaming(*result) ? kExitOk : kExitProblem;
   });
 
@@ -143,9 +146,10 @@ void addCameraCommands(CLI::App& app, Ctl& ctl) {
       ->check(CLI::Range(0.2, 3600.0));
   top->add_option("-n,--count", top_options->count, "Stop after this many refreshes (default: until q or Ctrl-C)")
       ->check(CLI::NonNegativeNumber);
-  top->footer("When stdout is not a terminal (or with --json) it prints one table (one JSON object:\n"
-              "{time_us, health, site, cameras[]}) per interval instead of redrawing the screen.\n"
-              "Exit codes: 0 ok, 2 usage, 3 the gateway was not reachable at the last refresh.");
+  top->footer(
+      "When stdout is not a terminal (or with --json) it prints one table (one JSON object:\n"
+      "{time_us, health, site, cameras[]}) per interval instead of redrawing the screen.\n"
+      "Exit codes: 0 ok, 2 usage, 3 the gateway was not reachable at the last refresh.");
   top->callback([&ctl, top_options] {
     installStopHandler();
     const bool redraw = isatty(STDOUT_FILENO) && !ctl.options.json;
@@ -161,11 +165,14 @@ void addCameraCommands(CLI::App& app, Ctl& ctl) {
       std::string frame;
       if (!table) {
         code = kExitUnreachable;
-        if (ctl.options.json) printJson({{"code", table.error().code}, {"message", table.error().message}});
-        else frame = fmt::format("{}  gateway not reachable: {}\n", formatClock(static_cast<int64_t>(
-                         std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::system_clock::now().time_since_epoch()).count())),
-                                 table.error().message);
+        if (ctl.options.json)
+          printJson({{"code", table.error().code}, {"message", table.error().message}});
+        else
+          frame = fmt::format("{}  gateway not reachable: {}\n",
+                              formatClock(static_cast<int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                                   std::chrono::system_clock::now().time_since_epoch())
+                                                                   .count())),
+                              table.error().message);
       } else {
         code = kExitOk;
         const json health = status->value("health", json::object());
@@ -182,8 +189,10 @@ void addCameraCommands(CLI::App& app, Ctl& ctl) {
         }
       }
       if (!frame.empty()) {
-        if (redraw) std::cout << "\x1b[H\x1b[2J" << fitToWidth(frame, terminalColumns());
-        else std::cout << frame << "\n";
+        if (redraw)
+          std::cout << "\x1b[H\x1b[2J" << fitToWidth(frame, terminalColumns());
+        else
+          std::cout << frame << "\n";
         std::cout.flush();
       }
       if (top_options->count && n + 1 == top_options->count) break;

@@ -12,19 +12,21 @@ namespace vcgate::ctl {
 
 void addConfigCommands(CLI::App& app, Ctl& ctl) {
   auto file = std::make_shared<std::string>();
-  auto* check = app.add_subcommand("check-config", "Validate a config file without starting anything (like vcgated "
-                                                   "--check-config)");
+  auto* check = app.add_subcommand("check-config",
+                                   "Validate a config file without starting anything (like vcgated "
+                                   "--check-config)");
   check->add_option("file", *file, "The YAML file, e.g. /etc/vcgate/vcgate.yaml")->required();
-  check->footer("Prints every problem as FILE:LINE:COLUMN: error: WHY, like a compiler.\n"
-                "JSON: {file, valid, site, cameras[{id, uri}], publish[], control, problems[{file, line, column, "
-                "message, text}]}.\n"
-                "Exit codes: 0 valid, 1 invalid or unreadable, 2 usage.");
+  check->footer(
+      "Prints every problem as FILE:LINE:COLUMN: error: WHY, like a compiler.\n"
+      "JSON: {file, valid, site, cameras[{id, uri}], publish[], control, problems[{file, line, column, "
+      "message, text}]}.\n"
+      "Exit codes: 0 valid, 1 invalid or unreadable, 2 usage.");
   check->callback([&ctl, file] {
     const auto loaded = config::loadConfigFile(*file);
     json problems = json::array();
     for (const auto& d : loaded.diagnostics)
-      problems.push_back({{"file", d.file}, {"line", d.line}, {"column", d.column}, {"message", d.message},
-                          {"text", d.format()}});
+      problems.push_back(
+          {{"file", d.file}, {"line", d.line}, {"column", d.column}, {"message", d.message}, {"text", d.format()}});
     if (ctl.options.json) {
       json out = {{"file", *file}, {"valid", loaded.ok()}, {"problems", problems}};
       if (loaded.ok()) {
@@ -41,7 +43,8 @@ void addConfigCommands(CLI::App& app, Ctl& ctl) {
       fmt::print("{}: valid ({} camera(s))\n", *file, c.cameras.size());
       fmt::print("  site     {}{}\n", c.site.id, c.site.name.empty() ? "" : " (" + c.site.name + ")");
       for (const auto& camera : c.cameras)
-        fmt::print("  camera   {:<14} {}{}\n", camera.id, core::redactUri(camera.uri), camera.enabled ? "" : " (disabled)");
+        fmt::print("  camera   {:<14} {}{}\n", camera.id, core::redactUri(camera.uri),
+                   camera.enabled ? "" : " (disabled)");
       std::string publish;
       for (const auto& e : c.bus.publish) publish += (publish.empty() ? "" : ", ") + e;
       fmt::print("  publish  {}\n  control  {}\n", publish, c.bus.control);

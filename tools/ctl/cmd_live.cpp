@@ -1,9 +1,13 @@
 // live, reload, snapshot: what the gateway publishes, and a picture of it.
+#include <cerrno>
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -73,10 +77,12 @@ int snapshot(Ctl& ctl, const SnapshotArgs& args) {
   if (!ping) return reportError(ctl.options, ping.error());
   const std::string site = ping->value("site", "");
   bus::SubscriberOptions options;
-  for (const auto& e : ping->value("publish", json::array())) options.endpoints.push_back(localEndpoint(e.get<std::string>()));
+  for (const auto& e : ping->value("publish", json::array()))
+    options.endpoints.push_back(localEndpoint(e.get<std::string>()));
   if (options.endpoints.empty())
-    return reportError(ctl.options, core::makeCodedError("no_endpoint", "the gateway does not say where it publishes "
-                                                                        "(an older vcgated?)"));
+    return reportError(ctl.options, core::makeCodedError("no_endpoint",
+                                                         "the gateway does not say where it publishes "
+                                                         "(an older vcgated?)"));
   options.prefixes = {bus::videoTopic(site, args.camera)};
   auto subscriber = bus::Subscriber::create(options);
   if (!subscriber) return reportError(ctl.options, core::makeCodedError("subscribe", subscriber.error().message));
@@ -131,8 +137,8 @@ int snapshot(Ctl& ctl, const SnapshotArgs& args) {
                {"took_ms", std::round(took_ms)}});
   } else {
     fmt::print("{}: {}x{} {} keyframe captured at {} ({} old) -> {} ({}) in {:.0f} ms\n", args.camera, jpeg->width,
-               jpeg->height, core::codecName(codec), formatClock(keyframe->header.capture_us, true),
-               formatAge(age_ms), args.file, formatBytes(static_cast<double>(jpeg->data.size())), took_ms);
+               jpeg->height, core::codecName(codec), formatClock(keyframe->header.capture_us, true), formatAge(age_ms),
+               args.file, formatBytes(static_cast<double>(jpeg->data.size())), took_ms);
   }
   return kExitOk;
 }
@@ -150,25 +156,31 @@ void addLiveCommands(CLI::App& app, Ctl& ctl) {
   live->add_option("camera", live_args->camera, "Camera id")->required();
   live->add_option("--lease", live_args->lease, "Seconds (1-600)")->check(CLI::Range(1, 600));
   live->add_flag("--stop", live_args->stop, "End the live view now");
-  live->footer("JSON: {camera, until_us} ({camera} with --stop).\n"
-               "Exit codes: 0 done, 1 refused (unknown camera), 2 usage, 3 gateway not reachable.");
+  live->footer(
+      "JSON: {camera, until_us} ({camera} with --stop).\n"
+      "Exit codes: 0 done, 1 refused (unknown camera), 2 usage, 3 gateway not reachable.");
   live->callback([&ctl, live_args] {
     Gateway gateway(ctl.options);
-    auto result = live_args->stop ? gateway.call("live.stop", {{"camera", live_args->camera}})
-                                  : gateway.call("live.start", {{"camera", live_args->camera}, {"lease_s", live_args->lease}});
+    auto result = live_args->stop
+                      ? gateway.call("live.stop", {{"camera", live_args->camera}})
+                      : gateway.call("live.start", {{"camera", live_args->camera}, {"lease_s", live_args->lease}});
     if (!result) {
       ctl.exit_code = reportError(ctl.options, result.error());
       return;
     }
-    if (ctl.options.json) printJson(*result);
-    else if (live_args->stop) fmt::print("live view of {} stopped\n", live_args->camera);
-    else fmt::print("live view of {} until {}\n", live_args->camera, formatClock(result->value("until_us", int64_t{0})));
+    if (ctl.options.json)
+      printJson(*result);
+    else if (live_args->stop)
+      fmt::print("live view of {} stopped\n", live_args->camera);
+    else
+      fmt::print("live view of {} until {}\n", live_args->camera, formatClock(result->value("until_us", int64_t{0})));
   });
 
   auto* reload = app.add_subcommand("reload", "Re-read the gateway's config (like SIGHUP), reporting refusals");
-  reload->footer("JSON: {} on success.\n"
-                 "Exit codes: 0 reloaded, 1 refused (the message names file:line:column; the old config keeps "
-                 "running), 2 usage, 3 gateway not reachable.");
+  reload->footer(
+      "JSON: {} on success.\n"
+      "Exit codes: 0 reloaded, 1 refused (the message names file:line:column; the old config keeps "
+      "running), 2 usage, 3 gateway not reachable.");
   reload->callback([&ctl] {
     Gateway gateway(ctl.options);
     auto result = gateway.call("reload");
@@ -176,24 +188,28 @@ void addLiveCommands(CLI::App& app, Ctl& ctl) {
       ctl.exit_code = reportError(ctl.options, result.error());
       return;
     }
-    if (ctl.options.json) printJson(*result);
-    else fmt::print("reloaded\n");
+    if (ctl.options.json)
+      printJson(*result);
+    else
+      fmt::print("reloaded\n");
   });
 
   auto snap = std::make_shared<SnapshotArgs>();
-  auto* snapshot_cmd = app.add_subcommand("snapshot", "Save a JPEG of a camera's latest keyframe, as the gateway "
-                                                      "publishes it");
+  auto* snapshot_cmd = app.add_subcommand("snapshot",
+                                          "Save a JPEG of a camera's latest keyframe, as the gateway "
+                                          "publishes it");
   snapshot_cmd->add_option("camera", snap->camera, "Camera id")->required();
   snapshot_cmd->add_option("file", snap->file, "Where to write the JPEG, e.g. lobby.jpg")->required();
   snapshot_cmd->add_option("--wait-ms", snap->wait_ms, "How long to wait for a keyframe (default 5000)")
       ->check(CLI::Range(100, 60000));
   snapshot_cmd->add_option("-q,--quality", snap->quality, "JPEG quantiser: 2 best .. 31 smallest (default 3)")
       ->check(CLI::Range(2, 31));
-  snapshot_cmd->footer("Opens a 3 s live view (unless the camera is already published), takes the first keyframe "
-                       "from the bus,\ndecodes it and writes a JPEG. JSON: {camera, file, bytes, width, height, "
-                       "codec, capture_us, age_ms, took_ms}.\n"
-                       "Exit codes: 0 written, 1 refused, not streaming, no keyframe in time or not writable, "
-                       "2 usage, 3 gateway not reachable.");
+  snapshot_cmd->footer(
+      "Opens a 3 s live view (unless the camera is already published), takes the first keyframe "
+      "from the bus,\ndecodes it and writes a JPEG. JSON: {camera, file, bytes, width, height, "
+      "codec, capture_us, age_ms, took_ms}.\n"
+      "Exit codes: 0 written, 1 refused, not streaming, no keyframe in time or not writable, "
+      "2 usage, 3 gateway not reachable.");
   snapshot_cmd->callback([&ctl, snap] { ctl.exit_code = snapshot(ctl, *snap); });
 }
 

@@ -70,17 +70,19 @@ void printReport(const probe::ProbeReport& r) {
     fmt::print("  {:<14} {:.2f} measured over {:.2f} s{}\n", "fps", r.fps, r.span_s,
                r.declared_fps > 0 ? fmt::format(" (declared {:.2f})", r.declared_fps) : "");
   else
-    fmt::print("  {:<14} {}\n", "fps", r.declared_fps > 0 ? fmt::format("{:.2f} (declared)", r.declared_fps) : "not measured");
-  fmt::print("  {:<14} {}\n", "GOP",
-             r.gop_frames ? fmt::format("{} frames ({:.2f} s between keyframes)", r.gop_frames, r.gop_s)
-                          : "not measured");
+    fmt::print("  {:<14} {}\n", "fps",
+               r.declared_fps > 0 ? fmt::format("{:.2f} (declared)", r.declared_fps) : "not measured");
+  fmt::print(
+      "  {:<14} {}\n", "GOP",
+      r.gop_frames ? fmt::format("{} frames ({:.2f} s between keyframes)", r.gop_frames, r.gop_s) : "not measured");
   fmt::print("  {:<14} {}\n", "bitrate",
              r.bitrate_bps > 0 ? fmt::format("{:.0f} kbit/s ({} in {} frames)", r.bitrate_bps / 1000,
                                              formatBytes(static_cast<double>(r.bytes)), r.frames)
                                : "not measured");
   fmt::print("  {:<14} {:.0f} ms{}\n", "first keyframe", r.first_keyframe_ms,
-             r.transport == "file" ? "" : fmt::format(" (connected in {:.0f} ms, {} frames before it)", r.connect_ms,
-                                                      r.frames_before_keyframe));
+             r.transport == "file" ? ""
+                                   : fmt::format(" (connected in {:.0f} ms, {} frames before it)", r.connect_ms,
+                                                 r.frames_before_keyframe));
   fmt::print("  {:<14} {}\n", "keyframe", r.keyframe_decodes ? "decodes" : "DOES NOT DECODE: " + r.decode_error);
   for (const auto& s : r.other_streams) fmt::print("  {:<14} {}\n", s.type, s.codec);
   if (!r.note.empty()) fmt::print("  {:<14} {}\n", "note", r.note);
@@ -104,25 +106,30 @@ void addProbeCommand(CLI::App& app, Ctl& ctl) {
     bool verbose = false;
   };
   auto args = std::make_shared<ProbeArgs>();
-  auto* probe_cmd = app.add_subcommand("probe", "Open a camera or a clip with FFmpeg and measure it; no gateway "
-                                                "needed");
-  probe_cmd->add_option("uri", args->uri, "rtsp://[USER:PASSWORD@]HOST[:PORT]/PATH, rtsps://..., file:///PATH or "
-                                          "a path")
+  auto* probe_cmd = app.add_subcommand("probe",
+                                       "Open a camera or a clip with FFmpeg and measure it; no gateway "
+                                       "needed");
+  probe_cmd
+      ->add_option("uri", args->uri,
+                   "rtsp://[USER:PASSWORD@]HOST[:PORT]/PATH, rtsps://..., file:///PATH or "
+                   "a path")
       ->required();
   probe_cmd->add_flag("--udp", args->udp, "RTP over UDP (default: interleaved in the RTSP TCP connection)");
-  probe_cmd->add_option("--timeout-ms", args->timeout_ms,
-                        "For the camera to connect, answer and send its first keyframe (default 5000)")
+  probe_cmd
+      ->add_option("--timeout-ms", args->timeout_ms,
+                   "For the camera to connect, answer and send its first keyframe (default 5000)")
       ->check(CLI::Range(100, 120000));
   probe_cmd->add_option("--measure-s", args->measure_s, "How long to wait for the second keyframe (default 10)")
       ->check(CLI::Range(0.1, 600.0));
   probe_cmd->add_flag("--quick", args->quick, "Stop at the first keyframe: no GOP, fps or bitrate measurement");
   probe_cmd->add_flag("-v,--verbose", args->verbose, "Show FFmpeg's own messages");
-  probe_cmd->footer("Takes as long as the camera needs to send two keyframes (one GOP after the first).\n"
-                    "JSON: {uri, transport, format, codec, supported, profile, level, width, height, pixel_format,\n"
-                    "fps, declared_fps, gop_frames, gop_s, bitrate_bps, span_s, frames, bytes, frames_before_keyframe,\n"
-                    "connect_ms, first_keyframe_ms, total_ms, keyframe_decodes, decode_error, note, other_streams[]}.\n"
-                    "Exit codes: 0 ok, 1 other problem (404, not H.264/H.265, does not decode, no keyframe),\n"
-                    "2 usage, 4 wrong or missing password, 5 unreachable or timeout, 6 no video track.");
+  probe_cmd->footer(
+      "Takes as long as the camera needs to send two keyframes (one GOP after the first).\n"
+      "JSON: {uri, transport, format, codec, supported, profile, level, width, height, pixel_format,\n"
+      "fps, declared_fps, gop_frames, gop_s, bitrate_bps, span_s, frames, bytes, frames_before_keyframe,\n"
+      "connect_ms, first_keyframe_ms, total_ms, keyframe_decodes, decode_error, note, other_streams[]}.\n"
+      "Exit codes: 0 ok, 1 other problem (404, not H.264/H.265, does not decode, no keyframe),\n"
+      "2 usage, 4 wrong or missing password, 5 unreachable or timeout, 6 no video track.");
   probe_cmd->callback([&ctl, args] {
     installStopHandler();
     probe::ProbeOptions options;
@@ -141,8 +148,10 @@ void addProbeCommand(CLI::App& app, Ctl& ctl) {
       ctl.exit_code = exitCodeFor(code);
       return;
     }
-    if (ctl.options.json) printJson(reportToJson(*report));
-    else printReport(*report);
+    if (ctl.options.json)
+      printJson(reportToJson(*report));
+    else
+      printReport(*report);
     ctl.exit_code = report->supported && report->keyframe_decodes ? kExitOk : kExitProblem;
   });
 }

@@ -28,8 +28,10 @@ void printStorage(const json& disks) {
     } else {
       line += fmt::format("{:.0f}% used, {} free of {}", d.value("used_percent", 0.0),
                           formatBytes(d.value("free_bytes", 0.0)), formatBytes(d.value("total_bytes", 0.0)));
-      if (!d.value("exists", true)) line += " (not created yet)";
-      else if (!d.value("writable", true)) line += " (NOT WRITABLE)";
+      if (!d.value("exists", true))
+        line += " (not created yet)";
+      else if (!d.value("writable", true))
+        line += " (NOT WRITABLE)";
     }
     fmt::print("{:<9} {}\n", first ? "storage" : "", line);
     first = false;
@@ -44,7 +46,8 @@ void printStatus(const json& s) {
   if (s.contains("bus")) {
     const json& b = s["bus"];
     std::string publish;
-    for (const auto& e : b.value("publish", json::array())) publish += (publish.empty() ? "" : ", ") + e.get<std::string>();
+    for (const auto& e : b.value("publish", json::array()))
+      publish += (publish.empty() ? "" : ", ") + e.get<std::string>();
     const json subscribers = b.value("subscribers", json(nullptr));
     fmt::print("{:<9} publish {}; subscribers {}\n", "bus", publish.empty() ? "-" : publish,
                subscribers.is_number() ? std::to_string(subscribers.get<int>()) : "not counted by this gateway");
@@ -70,7 +73,8 @@ void printStatus(const json& s) {
   }
   fmt::print("{:<9} {} active", "alarms", s.value("active_alarms", 0));
   if (s.contains("journal_backlog"))
-    fmt::print("; {} event(s) in the journal not yet acknowledged by the platform", s.value("journal_backlog", uint64_t{0}));
+    fmt::print("; {} event(s) in the journal not yet acknowledged by the platform",
+               s.value("journal_backlog", uint64_t{0}));
   fmt::print("\n\n");
   fmt::print("{:<16} {:<10} {:>6} {:>8} {:>8} {:>9} {:>7} {:>9} {}\n", "CAMERA", "STATE", "FPS", "KBIT/S", "FRAMES",
              "PUBLISHED", "DROPPED", "BUFFER", "ALARMS");
@@ -86,12 +90,14 @@ void printStatus(const json& s) {
 
 void addStatusCommands(CLI::App& app, Ctl& ctl) {
   auto check = std::make_shared<bool>(false);
-  auto* status = app.add_subcommand("status", "The gateway at a glance: verdict, uptime, bus, disks, clock, "
-                                              "temperature, cameras");
+  auto* status = app.add_subcommand("status",
+                                    "The gateway at a glance: verdict, uptime, bus, disks, clock, "
+                                    "temperature, cameras");
   status->add_flag("--check", *check, "Exit 1 unless the verdict is OK (for monitoring scripts)");
-  status->footer("JSON: the gateway's status result (docs/protocol.md section 7).\n"
-                 "Exit codes: 0 answered (with --check: and the verdict is OK), 1 refused or (--check) not OK, "
-                 "2 usage, 3 gateway not reachable.");
+  status->footer(
+      "JSON: the gateway's status result (docs/protocol.md section 7).\n"
+      "Exit codes: 0 answered (with --check: and the verdict is OK), 1 refused or (--check) not OK, "
+      "2 usage, 3 gateway not reachable.");
   status->callback([&ctl, check] {
     Gateway gateway(ctl.options);
     auto result = gateway.call("status");
@@ -99,16 +105,20 @@ void addStatusCommands(CLI::App& app, Ctl& ctl) {
       ctl.exit_code = reportError(ctl.options, result.error());
       return;
     }
-    if (ctl.options.json) printJson(*result);
-    else printStatus(*result);
+    if (ctl.options.json)
+      printJson(*result);
+    else
+      printStatus(*result);
     const std::string verdict = result->contains("health") ? (*result)["health"].value("verdict", "ok") : "ok";
     ctl.exit_code = *check && verdict != "ok" ? kExitProblem : kExitOk;
   });
 
-  auto* ping = app.add_subcommand("ping", "Is the gateway there? Its site, version, boot id, publish endpoints and "
-                                          "the round trip");
-  ping->footer("JSON: {site, version, boot, time_us, publish[], round_trip_ms}.\n"
-               "Exit codes: 0 answered, 2 usage, 3 gateway not reachable.");
+  auto* ping = app.add_subcommand("ping",
+                                  "Is the gateway there? Its site, version, boot id, publish endpoints and "
+                                  "the round trip");
+  ping->footer(
+      "JSON: {site, version, boot, time_us, publish[], round_trip_ms}.\n"
+      "Exit codes: 0 answered, 2 usage, 3 gateway not reachable.");
   ping->callback([&ctl] {
     Gateway gateway(ctl.options);
     const auto sent = std::chrono::steady_clock::now();
@@ -124,24 +134,28 @@ void addStatusCommands(CLI::App& app, Ctl& ctl) {
       return;
     }
     std::string publish;
-    for (const auto& e : result->value("publish", json::array())) publish += (publish.empty() ? "" : ", ") + e.get<std::string>();
+    for (const auto& e : result->value("publish", json::array()))
+      publish += (publish.empty() ? "" : ", ") + e.get<std::string>();
     fmt::print("site {}  vcgated {}  boot {}  publish {}  answered in {:.1f} ms\n", result->value("site", "?"),
                result->value("version", "?"), result->value("boot", "?"), publish.empty() ? "-" : publish, ms);
   });
 
-  auto* inputs = app.add_subcommand("inputs", "Board inputs (panic buttons, door contacts) and outputs (LED, "
-                                              "relays), as the gateway sees them");
-  inputs->footer("JSON: {board, inputs[{id, active, level, since_us, changes}], outputs[{id, on, changes}], "
-                 "temperature_c}.\n"
-                 "Exit codes: 0 ok, 1 no board (none configured, failed to start, or no board layer in this "
-                 "build), 2 usage, 3 gateway not reachable.");
+  auto* inputs = app.add_subcommand("inputs",
+                                    "Board inputs (panic buttons, door contacts) and outputs (LED, "
+                                    "relays), as the gateway sees them");
+  inputs->footer(
+      "JSON: {board, inputs[{id, active, level, since_us, changes}], outputs[{id, on, changes}], "
+      "temperature_c}.\n"
+      "Exit codes: 0 ok, 1 no board (none configured, failed to start, or no board layer in this "
+      "build), 2 usage, 3 gateway not reachable.");
   inputs->callback([&ctl] {
     Gateway gateway(ctl.options);
     auto result = gateway.call("inputs");
     if (!result) {
       core::Error error = result.error();
       // Never invent a reading: a gateway without the command has no board layer.
-      if (error.code == "unknown_command") error = core::makeCodedError("not_available", "no board layer in this build");
+      if (error.code == "unknown_command")
+        error = core::makeCodedError("not_available", "no board layer in this build");
       ctl.exit_code = reportError(ctl.options, error);
       return;
     }

@@ -2,10 +2,10 @@
 
 #include <signal.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -78,15 +78,16 @@ core::Result<json> Gateway::call(const std::string& cmd, const json& args, int t
   if (!text) {
     std::string why = text.error().message;
     if (endpoint_.starts_with("ipc://") && !std::filesystem::exists(endpoint_.substr(6)))
-      why = fmt::format("the control socket {} does not exist: vcgated is not running (systemctl status vcgated), or "
-                        "it uses another bus.control (give -c CONFIG or -e ENDPOINT)",
-                        endpoint_.substr(6));
+      why = fmt::format(
+          "the control socket {} does not exist: vcgated is not running (systemctl status vcgated), or "
+          "it uses another bus.control (give -c CONFIG or -e ENDPOINT)",
+          endpoint_.substr(6));
     return core::makeCodedError("unreachable", why);
   }
   json reply = json::parse(text.value(), nullptr, false);
   if (reply.is_discarded() || !reply.is_object())
-    return core::makeCodedError("malformed", fmt::format("{} sent a reply that is not JSON: is it a vcgate gateway?",
-                                                         endpoint_));
+    return core::makeCodedError("malformed",
+                                fmt::format("{} sent a reply that is not JSON: is it a vcgate gateway?", endpoint_));
   if (!reply.value("ok", false)) {
     const json error = reply.value("error", json::object());
     return core::makeCodedError(error.value("code", "refused"), error.value("message", "the gateway refused"));
@@ -102,10 +103,12 @@ int reportError(const Options& options, const core::Error& error, const std::str
     return kExitUnreachable;
   }
   // The protocol's refusal codes (docs/protocol.md section 7) come from the gateway.
-  static const std::set<std::string> kRefusals = {"bad_request",  "unknown_command", "invalid_argument",
-                                                  "unknown_camera", "unknown_alarm", "forbidden", "internal"};
-  if (kRefusals.contains(code)) std::cerr << "vcgatectl: the gateway refused (" << code << "): " << error.message << "\n";
-  else std::cerr << "vcgatectl: " << error.message << "\n";
+  static const std::set<std::string> kRefusals = {
+      "bad_request", "unknown_command", "invalid_argument", "unknown_camera", "unknown_alarm", "forbidden", "internal"};
+  if (kRefusals.contains(code))
+    std::cerr << "vcgatectl: the gateway refused (" << code << "): " << error.message << "\n";
+  else
+    std::cerr << "vcgatectl: " << error.message << "\n";
   return kExitProblem;
 }
 

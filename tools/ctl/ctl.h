@@ -92,13 +92,13 @@ std::string formatDuration(double seconds);                     // 2d 03h, 3h 05
 std::string formatAge(int64_t ms);                              // 40 ms, 3.2 s, 5 min, "-" when < 0
 
 // Registration of each command group (one file each).
-void addStatusCommands(CLI::App& app, Ctl& ctl);   // status, ping, inputs
-void addCameraCommands(CLI::App& app, Ctl& ctl);   // cameras, top
-void addAlarmCommands(CLI::App& app, Ctl& ctl);    // alarm ..., alarms, tail
-void addLiveCommands(CLI::App& app, Ctl& ctl);     // live, reload, snapshot
-void addProbeCommand(CLI::App& app, Ctl& ctl);     // probe
-void addConfigCommands(CLI::App& app, Ctl& ctl);   // check-config
-void addBusCommands(CLI::App& app, Ctl& ctl);      // bus ping
-void addBundleCommand(CLI::App& app, Ctl& ctl);    // bundle
+void addStatusCommands(CLI::App& app, Ctl& ctl);  // status, ping, inputs
+void addCameraCommands(CLI::App& app, Ctl& ctl);  // cameras, top
+void addAlarmCommands(CLI::App& app, Ctl& ctl);   // alarm ..., alarms, tail
+void addLiveCommands(CLI::App& app, Ctl& ctl);    // live, reload, snapshot
+void addProbeCommand(CLI::App& app, Ctl& ctl);    // probe
+void addConfigCommands(CLI::App& app, Ctl& ctl);  // check-config
+void addBusCommands(CLI::App& app, Ctl& ctl);     // bus ping
+void addBundleCommand(CLI::App& app, Ctl& ctl);   // bundle
 
 }  // namespace vcgate::ctl

@@ -19,13 +19,17 @@ int main(int argc, char** argv) {
   app.add_flag("--json", ctl.options.json, "Print one JSON object (per line) instead of text");
   app.add_option("--timeout-ms", ctl.options.timeout_ms, "How long to wait for the gateway (default 3000)")
       ->check(CLI::Range(100, 60000));
-  app.add_flag_callback("-V,--version", [] {
-    std::printf("vcgatectl %s\n", VCGATE_VERSION);
-    throw CLI::Success();
-  }, "Print the version and exit");
-  app.footer("Exit codes: 0 ok, 1 refused or problem found, 2 usage error, 3 gateway not reachable\n"
-             "(probe: 4 wrong password, 5 unreachable or timeout, 6 no video track). "
-             "See docs/operations.md.");
+  app.add_flag_callback(
+      "-V,--version",
+      [] {
+        std::printf("vcgatectl %s\n", VCGATE_VERSION);
+        throw CLI::Success();
+      },
+      "Print the version and exit");
+  app.footer(
+      "Exit codes: 0 ok, 1 refused or problem found, 2 usage error, 3 gateway not reachable\n"
+      "(probe: 4 wrong password, 5 unreachable or timeout, 6 no video track). "
+      "See docs/operations.md.");
 
   addStatusCommands(app, ctl);
   addCameraCommands(app, ctl);

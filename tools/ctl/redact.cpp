@@ -118,7 +118,8 @@ Redacted redactConfig(std::string_view yaml) {
     }
     std::string redacted = core::redactText(line);
     std::smatch m;
-    if (std::regex_match(redacted, m, kBlockEntry) && isSecretKey(m[3].str()) && m[1].str().find('#') == std::string::npos) {
+    if (std::regex_match(redacted, m, kBlockEntry) && isSecretKey(m[3].str()) &&
+        m[1].str().find('#') == std::string::npos) {
       const std::string value = m[6].str();
       if (value.empty() || value.starts_with("#")) {
         in_secret_block = true;
