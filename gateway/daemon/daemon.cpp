@@ -250,6 +250,11 @@ bool Daemon::startBus() {
   context.ack_events = [this](const std::vector<uint64_t>& ids) { return delivery_->acknowledge(ids); };
   context.camera_stats = [this] { return cameras_->stats(); };
   context.config = [this]() -> const config::Config& { return config_; };
+  context.board = [this]() -> std::optional<control::BoardView> {
+    if (!board_) return std::nullopt;  // none configured, or it failed to start (logged then)
+    return control::BoardView{std::string(board::toString(board_->kind())), board_->inputs(), board_->outputs(),
+                              board_->temperatureC()};
+  };
   handler_ = std::make_unique<control::CommandHandler>(std::move(context));
   std::vector<bus::CommandServer::Endpoint> endpoints{{"control", config_.bus.control}};
   for (const auto& address : config_.bus.commands) endpoints.push_back({"commands", address});
