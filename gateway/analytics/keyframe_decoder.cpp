@@ -103,7 +103,7 @@ core::Result<std::unique_ptr<KeyframeDecoder>> KeyframeDecoder::create(media::Vi
   // conversion then works on the small picture. Multi-tap bilinear averages
   // every source pixel, so compression noise does not flicker as motion; at
   // 1080p -> 160x90 it costs the same as 2-tap within measurement noise
-  // (docs/benchmarks-analytics.md). Never letterbox: borders would look like a dark frame.
+  // (docs/benchmarks.md). Never letterbox: borders would look like a dark frame.
   gst_util_set_object_arg(G_OBJECT(scale), "method", "bilinear2");
   g_object_set(scale, "add-borders", FALSE, nullptr);
   GstCaps* caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "GRAY8", "width", G_TYPE_INT, width,

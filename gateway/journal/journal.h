@@ -55,7 +55,7 @@ namespace vcgate::journal {
 
 // When the journal calls fdatasync(). Alarms are rare, so the default is the
 // safe one: every append, ack and expiry is on stable storage when the call
-// returns (a few milliseconds on eMMC/SD cards; see docs/benchmarks-journal.md).
+// returns (a few milliseconds on eMMC/SD cards; see docs/benchmarks.md).
 enum class FsyncMode {
   kAlways,    // after every record
   kInterval,  // after a record if the last sync is `interval` or longer ago; syncIfDue() catches the rest

@@ -5,7 +5,7 @@
 //   - time to recover (open) a journal of N events of which half are
 //     acknowledged, with its files in the page cache and evicted from it.
 // Payloads are real alarm events as the bus encodes them (about 450 bytes).
-// Prints a Markdown table (the form of docs/benchmarks-journal.md) or JSON.
+// Prints a Markdown table (the form of docs/benchmarks.md) or JSON.
 //
 //   journal_bench [--dir DIR]... [--appends N] [--recover-events N] [--json]
 // Defaults: --dir /tmp --dir /var/tmp --appends 2000 --recover-events 100000.
