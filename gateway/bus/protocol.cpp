@@ -301,12 +301,15 @@ json statusToJson(const StatusMessage& m) {
                        {"buffered_bytes", c.buffered_bytes},
                        {"buffered_s", c.buffered_s},
                        {"alarms", tagsToJson(c.alarms)},
-                       {"live_view", c.live_view}});
+                       {"live_view", c.live_view},
+                       {"uplink", c.uplink},
+                       {"budget_skipped", c.budget_skipped}});
   }
   json j = {{"v", kProtocolVersion},  {"boot", bootIdHex(m.boot_id)}, {"seq", m.seq},
             {"time_us", m.time_us},   {"site", m.site},              {"version", m.version},
             {"uptime_s", m.uptime_s}, {"interval_s", m.interval_s},  {"active_alarms", m.active_alarms},
             {"journal_backlog", m.journal_backlog},
+            {"uplink", {{"budget_kbps", m.uplink_budget_kbps}, {"demand_kbps", m.uplink_demand_kbps}}},
             {"cameras", std::move(cameras)}};
   return j;
 }
@@ -336,6 +339,10 @@ core::Result<StatusMessage> decodeStatusUnchecked(std::string_view text) {
   m.uptime_s = j.value("uptime_s", 0.0);
   m.active_alarms = j.value("active_alarms", 0);
   m.journal_backlog = j.value("journal_backlog", uint64_t{0});
+  if (auto u = j.find("uplink"); u != j.end() && u->is_object()) {
+    m.uplink_budget_kbps = u->value("budget_kbps", 0.0);
+    m.uplink_demand_kbps = u->value("demand_kbps", 0.0);
+  }
   auto cams = j.find("cameras");
   if (cams == j.end() || !cams->is_array()) return core::makeError("missing array 'cameras'");
   for (const auto& c : *cams) {
@@ -353,6 +360,8 @@ core::Result<StatusMessage> decodeStatusUnchecked(std::string_view text) {
     s.buffered_bytes = c.value("buffered_bytes", uint64_t{0});
     s.buffered_s = c.value("buffered_s", 0.0);
     s.live_view = c.value("live_view", false);
+    s.uplink = c.value("uplink", std::string());
+    s.budget_skipped = c.value("budget_skipped", uint64_t{0});
     if (auto a = c.find("alarms"); a != c.end()) {
       auto tags = tagsFromJson(*a);
       if (!tags) return tags.error();

@@ -50,6 +50,7 @@ enum VideoFlags : uint16_t {
   kFlagDiscontinuity = 1 << 1,  // the first unit after a gap the gateway knows of (new segment, reconnect, drop)
   kFlagLiveView = 1 << 2,       // published because of a live-view lease (tags may be empty)
   kFlagPreRoll = 1 << 3,        // from the pre-alarm buffer: captured before the alarm that started the segment
+  kFlagKeyframesOnly = 1 << 4,  // the uplink budget lets only this camera's keyframes out (docs/protocol.md 6.1)
 };
 
 struct AlarmTag {
@@ -107,6 +108,8 @@ struct CameraStatus {
   double buffered_s = 0;
   std::vector<AlarmTag> alarms;  // alarms covering the camera now
   bool live_view = false;
+  std::string uplink;            // while published: full, keyframes or held (the uplink budget); "" otherwise
+  uint64_t budget_skipped = 0;   // units the uplink budget kept off the bus since start
 };
 struct StatusMessage {
   uint64_t boot_id = 0;
@@ -118,6 +121,8 @@ struct StatusMessage {
   double interval_s = 1;   // the next heartbeat is due after this
   int active_alarms = 0;
   uint64_t journal_backlog = 0;  // alarm events not yet acknowledged by the platform
+  double uplink_budget_kbps = 0;  // bus.uplink.budget_kbps; 0 = unlimited
+  double uplink_demand_kbps = 0;  // what the covered cameras, events and heartbeats would need (measured when limited)
   std::vector<CameraStatus> cameras;
 };
 std::string encodeStatus(const StatusMessage& message);

@@ -1,5 +1,6 @@
 #include "gateway/bus/publisher.h"
 
+#include <algorithm>
 #include <random>
 
 #include <fmt/format.h>
@@ -40,7 +41,8 @@ Publisher::Publisher(PublisherOptions options, media::FrameDispatcher& dispatche
       dispatcher_(dispatcher),
       clock_(clock),
       context_(std::make_unique<zmq::context_t>(1)),
-      socket_(std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::pub)) {}
+      socket_(std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::pub)),
+      budget_(options_.uplink_budget_bps, clock) {}
 
 Publisher::~Publisher() {
   socket_->close();
@@ -57,6 +59,10 @@ void Publisher::onAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id) 
 
 void Publisher::resendAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id, uint32_t redelivery) {
   dispatcher_.post([this, event, event_id, redelivery] { sendAlarmEvent(event, event_id, redelivery); });
+}
+
+void Publisher::setUplinkBudget(uint64_t bps) {
+  dispatcher_.post([this, bps] { budget_.setBudget(bps); });
 }
 
 void Publisher::startLiveView(const std::string& camera, int64_t until_us) {
@@ -95,6 +101,8 @@ void Publisher::doConfigure(const std::vector<config::CameraConfig>& cameras) {
       it->second.live_until_us = old->second.live_until_us;
     }
   }
+  for (const auto& [id, _] : lanes_)
+    if (!next.contains(id)) budget_.setLevel(id, 0);  // a removed camera takes no budget
   lanes_ = std::move(next);
 }
 
@@ -109,11 +117,15 @@ void Publisher::onAccessUnit(const media::CameraId& camera, const media::AccessU
   if (it == lanes_.end()) return;  // a camera removed by a reload, still draining
   Lane& lane = it->second;
   lane.buffer.push(unit);
+  budget_.noteUnit(lane.camera, unit->capture_us, unit->data.size(), unit->keyframe);
   if (!covered(lane, unit->capture_us)) {
     if (lane.publishing) {
       lane.publishing = false;
       lane.need_keyframe = true;
       lane.next_discontinuity = true;
+      lane.uplink = UplinkMode::kFull;
+      lane.budget_wait_keyframe = false;
+      budget_.setLevel(lane.camera, 0);
     }
     return;
   }
@@ -134,51 +146,91 @@ void Publisher::startSegment(Lane& lane, const std::vector<media::AccessUnitPtr>
     send(lane, *unit, unit, unit->capture_us < pre_roll_before_us ? kFlagPreRoll : 0);
 }
 
+bool Publisher::admit(Lane& lane, const media::AccessUnit& unit, uint16_t& flags) {
+  if (!budget_.limited()) return true;
+  int level = UplinkBudget::kLiveViewLevel;
+  for (const auto& [id, cover] : lane.covers) level = std::min<int>(level, cover.level);
+  budget_.setLevel(lane.camera, level);
+  const UplinkMode mode = budget_.mode(lane.camera);
+  if (mode != lane.uplink) {
+    spdlog::info("uplink budget: camera {} (level {}) now {}", lane.camera, level, toString(mode));
+    // Back to full only at a keyframe: the frames after it need the ones skipped.
+    if (mode == UplinkMode::kFull) lane.budget_wait_keyframe = true;
+    lane.uplink = mode;
+  }
+  bool go = false;
+  switch (mode) {
+    case UplinkMode::kFull:
+      go = unit.keyframe || !lane.budget_wait_keyframe;
+      break;
+    case UplinkMode::kKeyframes:
+      go = unit.keyframe;
+      flags |= kFlagKeyframesOnly;
+      break;
+    case UplinkMode::kHeld:
+      break;
+  }
+  if (!go) {
+    // No seq is spent: the subscriber sees no gap, and the next unit that goes
+    // out carries the discontinuity flag.
+    ++lane.budget_skipped;
+    lane.next_discontinuity = true;
+    return false;
+  }
+  if (unit.keyframe) lane.budget_wait_keyframe = false;
+  return true;
+}
+
 void Publisher::send(Lane& lane, const media::AccessUnit& unit, const media::AccessUnitPtr& keep,
                      uint16_t extra_flags) {
   if (unit.index <= lane.last_index) return;  // already published in an earlier segment
   if (lane.need_keyframe && !unit.keyframe) return;
   lane.need_keyframe = false;
+  lane.last_index = unit.index;
 
-  VideoHeader header;
-  header.flags = extra_flags;
-  if (unit.keyframe) header.flags |= kFlagKeyframe;
-  if (lane.next_discontinuity || unit.discontinuity) header.flags |= kFlagDiscontinuity;
-  if (lane.live_until_us) header.flags |= kFlagLiveView;
-  header.boot_id = options_.boot_id;
-  header.seq = lane.seq;
-  header.pts_ns = unit.pts_ns;
-  header.dts_ns = unit.dts_ns;
-  header.capture_us = unit.capture_us;
-  header.codec = unit.codec;
-  header.width = static_cast<uint16_t>(unit.width);
-  header.height = static_cast<uint16_t>(unit.height);
   tag_scratch_.clear();
   for (const auto& [id, cover] : lane.covers) tag_scratch_.push_back({id, cover.level});
-  header.tags.swap(tag_scratch_);
-  header.publish_us = clock_.wallMicros();
-  encodeVideoHeader(header, header_scratch_);
-  header.tags.swap(tag_scratch_);
+  uint16_t flags = extra_flags;
+  if (admit(lane, unit, flags)) {
+    VideoHeader header;
+    header.flags = flags;
+    if (unit.keyframe) header.flags |= kFlagKeyframe;
+    if (lane.next_discontinuity || unit.discontinuity) header.flags |= kFlagDiscontinuity;
+    if (lane.live_until_us) header.flags |= kFlagLiveView;
+    header.boot_id = options_.boot_id;
+    header.seq = lane.seq;
+    header.pts_ns = unit.pts_ns;
+    header.dts_ns = unit.dts_ns;
+    header.capture_us = unit.capture_us;
+    header.codec = unit.codec;
+    header.width = static_cast<uint16_t>(unit.width);
+    header.height = static_cast<uint16_t>(unit.height);
+    header.tags.swap(tag_scratch_);
+    header.publish_us = clock_.wallMicros();
+    encodeVideoHeader(header, header_scratch_);
+    header.tags.swap(tag_scratch_);
 
-  // The payload leaves without a copy: ZeroMQ holds a reference to the unit
-  // until the bytes are on the wire.
-  auto* ref = new media::AccessUnitPtr(keep);
-  zmq::message_t payload(const_cast<uint8_t*>(unit.data.data()), unit.data.size(),
-                         [](void*, void* hint) { delete static_cast<media::AccessUnitPtr*>(hint); }, ref);
-  try {
-    socket_->send(zmq::buffer(lane.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-    socket_->send(zmq::buffer(header_scratch_), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-    socket_->send(payload, zmq::send_flags::dontwait);
-  } catch (const zmq::error_t& e) {
-    spdlog::warn("publishing {}: {}", lane.topic, e.what());
+    // The payload leaves without a copy: ZeroMQ holds a reference to the unit
+    // until the bytes are on the wire.
+    auto* ref = new media::AccessUnitPtr(keep);
+    zmq::message_t payload(const_cast<uint8_t*>(unit.data.data()), unit.data.size(),
+                           [](void*, void* hint) { delete static_cast<media::AccessUnitPtr*>(hint); }, ref);
+    try {
+      socket_->send(zmq::buffer(lane.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      socket_->send(zmq::buffer(header_scratch_), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      socket_->send(payload, zmq::send_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+      spdlog::warn("publishing {}: {}", lane.topic, e.what());
+    }
+    ++lane.seq;
+    lane.next_discontinuity = false;
   }
+  // The evidence clip gets every covered unit, also those the budget kept back.
   if (observer_ && !tag_scratch_.empty()) observer_(lane.camera, keep, tag_scratch_);
-  ++lane.seq;
-  lane.last_index = unit.index;
-  lane.next_discontinuity = false;
 }
 
 void Publisher::sendJson(const std::string& topic, const std::string& json) {
+  budget_.noteControl(topic.size() + json.size());
   try {
     socket_->send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     socket_->send(zmq::buffer(json), zmq::send_flags::dontwait);
@@ -262,7 +314,11 @@ void Publisher::doStatus(StatusMessage status) {
     camera.live_view = lane.live_until_us != 0;
     camera.alarms.clear();
     for (const auto& [id, cover] : lane.covers) camera.alarms.push_back({id, cover.level});
+    camera.uplink = lane.publishing ? std::string(toString(lane.uplink)) : "";
+    camera.budget_skipped = lane.budget_skipped;
   }
+  status.uplink_budget_kbps = static_cast<double>(budget_.budgetBps()) / 1000;
+  status.uplink_demand_kbps = budget_.limited() ? budget_.totalDemandBps() / 1000 : 0;
   sendJson(statusTopic(options_.site), encodeStatus(status));
   std::lock_guard lock(status_mutex_);
   last_status_ = std::move(status);

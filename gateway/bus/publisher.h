@@ -23,6 +23,7 @@
 
 #include "gateway/alarm/alarm.h"
 #include "gateway/bus/protocol.h"
+#include "gateway/bus/uplink_budget.h"
 #include "gateway/config/config.h"
 #include "gateway/core/clock.h"
 #include "gateway/core/result.h"
@@ -42,6 +43,9 @@ struct PublisherOptions {
   int send_hwm = 1000;                 // messages queued per subscriber before ZeroMQ drops for it
   int send_buffer_bytes = 0;           // kernel send buffer per connection (SO_SNDBUF), 0 = system default
   uint64_t boot_id = 0;
+  // bus.uplink.budget_kbps in bits per second; 0 = unlimited. Alarm video
+  // beyond it degrades by level (UplinkBudget); events and heartbeats always go.
+  uint64_t uplink_budget_bps = 0;
 };
 
 class Publisher final : public media::FrameSink {
@@ -64,6 +68,8 @@ class Publisher final : public media::FrameSink {
   void restoreCover(const alarm::Alarm& alarm);
   // Publishes an event again (not yet acknowledged); the covers are not touched.
   void resendAlarmEvent(const alarm::AlarmEvent& event, uint64_t event_id, uint32_t redelivery);
+  // A new uplink budget (bits per second, 0 = unlimited), e.g. after a reload.
+  void setUplinkBudget(uint64_t bps);
   void startLiveView(const std::string& camera, int64_t until_us);
   void stopLiveView(const std::string& camera);
   // Fills in the publisher's per-camera fields of `status` and publishes it.
@@ -73,7 +79,9 @@ class Publisher final : public media::FrameSink {
 
   // Called on the worker thread with every video unit published while alarms
   // cover its camera, with those alarms (the evidence recorder writes clips
-  // from exactly this stream). Set before the dispatcher starts; must not block.
+  // from exactly this stream) — including the units the uplink budget kept off
+  // the bus: a clip is complete whatever the uplink. Set before the dispatcher
+  // starts; must not block.
   using PublishedObserver =
       std::function<void(const std::string& camera, const media::AccessUnitPtr& unit, const std::vector<AlarmTag>& tags)>;
   void setPublishedObserver(PublishedObserver observer) { observer_ = std::move(observer); }
@@ -99,6 +107,11 @@ class Publisher final : public media::FrameSink {
     bool next_discontinuity = true;
     uint64_t seq = 0;
     uint64_t last_index = 0;  // the newest unit published, to never publish one twice
+    // The uplink budget: the mode last applied, units it kept off the bus, and
+    // whether the stream waits for a keyframe to go back to full.
+    UplinkMode uplink = UplinkMode::kFull;
+    uint64_t budget_skipped = 0;
+    bool budget_wait_keyframe = false;
   };
 
   Publisher(PublisherOptions options, media::FrameDispatcher& dispatcher, const core::Clock& clock);
@@ -114,6 +127,8 @@ class Publisher final : public media::FrameSink {
   void startSegment(Lane& lane, const std::vector<media::AccessUnitPtr>& replay, int64_t pre_roll_before_us);
   void send(Lane& lane, const media::AccessUnit& unit, const media::AccessUnitPtr& keep, uint16_t extra_flags);
   void sendJson(const std::string& topic, const std::string& json);
+  // Whether the uplink budget lets this unit of a covered camera go out now.
+  bool admit(Lane& lane, const media::AccessUnit& unit, uint16_t& flags);
 
   PublisherOptions options_;
   media::FrameDispatcher& dispatcher_;
@@ -127,6 +142,7 @@ class Publisher final : public media::FrameSink {
   std::string header_scratch_;   // reused for every video header: no allocation per frame
   std::vector<AlarmTag> tag_scratch_;
   PublishedObserver observer_;
+  UplinkBudget budget_;
 
   mutable std::mutex status_mutex_;
   StatusMessage last_status_;

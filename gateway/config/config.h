@@ -62,6 +62,7 @@ struct BusConfig {
   std::vector<std::string> commands;                         // bus.commands: platform request endpoints; none by default
   std::chrono::milliseconds heartbeat{1000};                 // bus.heartbeat_s
   int send_hwm = 1000;                                       // bus.send_hwm: messages queued per subscriber
+  uint64_t uplink_budget_kbps = 0;                           // bus.uplink.budget_kbps: alarm video budget; 0 = unlimited
 };
 
 struct VideoLossConfig {
@@ -78,6 +79,27 @@ struct AlarmsConfig {
 struct StorageConfig {
   std::string state_dir = "/var/lib/vcgate";          // storage.state_dir
   std::string evidence_dir = "/var/lib/vcgate/evidence";  // storage.evidence_dir
+};
+
+// journal: the alarm journal in <storage.state_dir>/journal (docs/evidence-and-journal.md).
+struct JournalConfig {
+  std::string fsync = "always";                    // journal.fsync: always | never | "interval_ms N" (normalized)
+  uint64_t segment_bytes = 4ull << 20;             // journal.segment_bytes
+  std::chrono::seconds max_age{7 * 24 * 3600};     // journal.max_age_s: unacknowledged events expire; 0 = never
+  uint64_t max_backlog = 100'000;                  // journal.max_backlog: oldest expire beyond it; 0 = no limit
+  bool operator==(const JournalConfig&) const = default;
+};
+
+// evidence: the clips in storage.evidence_dir (docs/evidence-and-journal.md part 2).
+struct EvidenceConfig {
+  uint64_t quota_bytes = 2ull << 30;               // evidence.quota_bytes: all clips together; 0 = no quota
+  uint64_t min_free_bytes = 0;                     // evidence.min_free_bytes: keep free on the file system; 0 = off
+  bool sync_fragments = true;                      // evidence.sync_fragments: fdatasync every complete fragment
+  std::chrono::seconds idle_close{60};             // evidence.idle_close_s
+  uint64_t prune_on_error_bytes = 64ull << 20;     // evidence.prune_on_error_bytes
+  uint64_t queue_units = 1000;                     // evidence.queue_units
+  uint64_t queue_bytes = 64ull << 20;              // evidence.queue_bytes
+  bool operator==(const EvidenceConfig&) const = default;
 };
 
 struct LoggingConfig {
@@ -130,6 +152,8 @@ struct Config {
   LoggingConfig logging;
   BusConfig bus;
   StorageConfig storage;
+  JournalConfig journal;
+  EvidenceConfig evidence;
   AlarmsConfig alarms;
   MetricsConfig metrics;
   // Per-camera analytics (cameras[].analytics in the file), gathered here for the analytics sink.

@@ -47,6 +47,18 @@ constexpr int64_t kMaxSendHwm = 1'000'000;
 constexpr double kMaxPostRollS = 300;
 constexpr double kMinVideoLossS = 1;
 constexpr double kMaxVideoLossS = 3600;
+constexpr int64_t kMaxUplinkKbps = 10'000'000;  // 10 Gbit/s
+constexpr uint64_t kMinSegmentBytes = 64ull << 10;
+constexpr uint64_t kMaxSegmentBytes = 1ull << 30;
+constexpr int64_t kMaxJournalAgeS = 366ll * 86'400;
+constexpr int64_t kMaxJournalBacklog = 10'000'000;
+constexpr int64_t kMaxFsyncIntervalMs = 60'000;
+constexpr uint64_t kMaxEvidenceBytes = 1ull << 50;  // 1 PiB: "no practical limit"
+constexpr int64_t kMinIdleCloseS = 1;
+constexpr int64_t kMaxIdleCloseS = 3600;
+constexpr int64_t kMaxQueueUnits = 1'000'000;
+constexpr uint64_t kMinQueueBytes = 1ull << 20;
+constexpr uint64_t kMaxQueueBytes = 4ull << 30;
 // sun_path is 108 bytes on Linux, one of them the terminating NUL; ZeroMQ
 // fails a longer ipc:// path only when it binds, so say it here.
 constexpr size_t kMaxIpcPath = 107;
@@ -98,6 +110,8 @@ class Loader {
         {"logging", [&](const Entry& e) { readLogging(e, config.logging); }},
         {"bus", [&](const Entry& e) { readBus(e, config.bus); }},
         {"storage", [&](const Entry& e) { readStorage(e, config.storage); }},
+        {"journal", [&](const Entry& e) { readJournal(e, config.journal); }},
+        {"evidence", [&](const Entry& e) { readEvidence(e, config.evidence); }},
         {"alarms", [&](const Entry& e) { readAlarms(e, config.alarms); }},
         {"metrics", [&](const Entry& e) { readMetrics(e, config.metrics); }},
         {"rules", [&](const Entry& e) { rules_entry = e; }},
@@ -146,8 +160,66 @@ class Loader {
              bus.heartbeat = std::chrono::milliseconds(static_cast<int64_t>(*s * 1000));
          }},
         {"send_hwm", [&](const Entry& v) { assign(bus.send_hwm, readInteger(v, kMinSendHwm, kMaxSendHwm, diag_)); }},
+        {"uplink",
+         [&](const Entry& v) {
+           const Field uplink_fields[] = {
+               {"budget_kbps",
+                [&](const Entry& b) { assign(bus.uplink_budget_kbps, readInteger(b, 0, kMaxUplinkKbps, diag_)); }},
+           };
+           walkMapping(v.value, v.keyAt(), uplink_fields, "bus.uplink.", "bus.uplink", diag_);
+         }},
     };
     walkMapping(e.value, e.keyAt(), fields, "bus.", "bus", diag_);
+  }
+
+  void readJournal(const Entry& e, JournalConfig& journal) {
+    const Field fields[] = {
+        {"fsync", [&](const Entry& v) { assign(journal.fsync, readFsync(v)); }},
+        {"segment_bytes",
+         [&](const Entry& v) { assign(journal.segment_bytes, readByteSize(v, kMinSegmentBytes, kMaxSegmentBytes, diag_)); }},
+        {"max_age_s", [&](const Entry& v) { assign(journal.max_age, readInteger(v, 0, kMaxJournalAgeS, diag_)); }},
+        {"max_backlog", [&](const Entry& v) { assign(journal.max_backlog, readInteger(v, 0, kMaxJournalBacklog, diag_)); }},
+    };
+    walkMapping(e.value, e.keyAt(), fields, "journal.", "journal", diag_);
+  }
+
+  // journal.fsync: "always", "never" or "interval_ms N"; normalized to one of those spellings.
+  std::optional<std::string> readFsync(const Entry& e) {
+    auto text = readString(e, diag_);
+    if (!text) return std::nullopt;
+    if (*text == "always" || *text == "never") return text;
+    constexpr std::string_view kInterval = "interval_ms";
+    if (text->starts_with(kInterval)) {
+      std::string_view rest = std::string_view(*text).substr(kInterval.size());
+      while (!rest.empty() && (rest.front() == ' ' || rest.front() == '=' || rest.front() == ':')) rest.remove_prefix(1);
+      int64_t ms = 0;
+      const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), ms);
+      if (ec == std::errc() && end == rest.data() + rest.size() && ms >= 1 && ms <= kMaxFsyncIntervalMs)
+        return fmt::format("interval_ms {}", ms);
+      diag_.error(e.at(), fmt::format("{} 'interval_ms N' needs N from 1 to {} milliseconds, got '{}'", e.name,
+                                      kMaxFsyncIntervalMs, *text));
+      return std::nullopt;
+    }
+    diag_.error(e.at(), fmt::format("{} must be 'always', 'never' or 'interval_ms N' (N from 1 to {}), got '{}'",
+                                    e.name, kMaxFsyncIntervalMs, *text));
+    return std::nullopt;
+  }
+
+  void readEvidence(const Entry& e, EvidenceConfig& evidence) {
+    const Field fields[] = {
+        {"quota_bytes", [&](const Entry& v) { assign(evidence.quota_bytes, readByteSize(v, 0, kMaxEvidenceBytes, diag_)); }},
+        {"min_free_bytes",
+         [&](const Entry& v) { assign(evidence.min_free_bytes, readByteSize(v, 0, kMaxEvidenceBytes, diag_)); }},
+        {"sync_fragments", [&](const Entry& v) { assign(evidence.sync_fragments, readBool(v, diag_)); }},
+        {"idle_close_s",
+         [&](const Entry& v) { assign(evidence.idle_close, readInteger(v, kMinIdleCloseS, kMaxIdleCloseS, diag_)); }},
+        {"prune_on_error_bytes",
+         [&](const Entry& v) { assign(evidence.prune_on_error_bytes, readByteSize(v, 0, kMaxEvidenceBytes, diag_)); }},
+        {"queue_units", [&](const Entry& v) { assign(evidence.queue_units, readInteger(v, 1, kMaxQueueUnits, diag_)); }},
+        {"queue_bytes",
+         [&](const Entry& v) { assign(evidence.queue_bytes, readByteSize(v, kMinQueueBytes, kMaxQueueBytes, diag_)); }},
+    };
+    walkMapping(e.value, e.keyAt(), fields, "evidence.", "evidence", diag_);
   }
 
   void readRules(const Entry& e, const std::vector<CameraConfig>& cameras, std::vector<RuleConfig>& rules) {

@@ -50,6 +50,13 @@ std::string renderMetrics(const bus::StatusMessage& status, const std::vector<me
   w.sample("vcgate_uptime_seconds", site, status.uptime_s);
   w.family("vcgate_active_alarms", "gauge", "alarms raised and not cleared");
   w.sample("vcgate_active_alarms", site, status.active_alarms);
+  w.family("vcgate_journal_backlog", "gauge", "alarm events not yet acknowledged by the platform");
+  w.sample("vcgate_journal_backlog", site, static_cast<double>(status.journal_backlog));
+  w.family("vcgate_uplink_budget_bps", "gauge", "bus.uplink.budget_kbps in bits per second (0: unlimited)");
+  w.sample("vcgate_uplink_budget_bps", site, status.uplink_budget_kbps * 1000);
+  w.family("vcgate_uplink_demand_bps", "gauge",
+           "bits per second the covered cameras, events and heartbeats would need (measured while a budget is set)");
+  w.sample("vcgate_uplink_demand_bps", site, status.uplink_demand_kbps * 1000);
 
   struct PerCamera {
     const char* name;
@@ -79,6 +86,14 @@ std::string renderMetrics(const bus::StatusMessage& status, const std::vector<me
        [](const auto&, const auto* p) { return p ? static_cast<double>(p->buffered_bytes) : 0.0; }},
       {"vcgate_camera_alarms", "gauge", "alarms covering the camera now",
        [](const auto&, const auto* p) { return p ? static_cast<double>(p->alarms.size()) : 0.0; }},
+      {"vcgate_camera_uplink_degraded", "gauge",
+       "the uplink budget: 0 full (or not published), 1 keyframes only, 2 held back",
+       [](const auto&, const auto* p) {
+         if (!p) return 0.0;
+         return p->uplink == "keyframes" ? 1.0 : p->uplink == "held" ? 2.0 : 0.0;
+       }},
+      {"vcgate_camera_budget_skipped_total", "counter", "access units the uplink budget kept off the bus",
+       [](const auto&, const auto* p) { return p ? static_cast<double>(p->budget_skipped) : 0.0; }},
   };
   for (const auto& metric : kPerCamera) {
     w.family(metric.name, metric.type, metric.help);

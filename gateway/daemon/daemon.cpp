@@ -49,8 +49,18 @@ std::string Daemon::reload() {
   if (next.bus.publish != config_.bus.publish || next.bus.control != config_.bus.control ||
       next.bus.commands != config_.bus.commands || next.site.id != config_.site.id)
     spdlog::warn("reload: changes to site.id and bus endpoints take effect at the next restart");
+  if (next.journal != config_.journal || next.evidence != config_.evidence)
+    spdlog::warn("reload: changes to journal and evidence take effect at the next restart");
+  if (next.bus.uplink_budget_kbps != config_.bus.uplink_budget_kbps) {
+    spdlog::info("reload: uplink budget {} kbit/s (0 = unlimited)", next.bus.uplink_budget_kbps);
+    publisher_->setUplinkBudget(next.bus.uplink_budget_kbps * 1000);
+  }
+  const uint64_t budget_kbps = next.bus.uplink_budget_kbps;
   next.site = config_.site;
   next.bus = config_.bus;
+  next.bus.uplink_budget_kbps = budget_kbps;
+  next.journal = config_.journal;
+  next.evidence = config_.evidence;
   for (const auto& old : config_.cameras) {
     const bool kept = std::any_of(next.cameras.begin(), next.cameras.end(), [&](const auto& c) { return c.id == old.id; });
     if (!kept) video_loss_->forget(old.id);
@@ -79,6 +89,8 @@ bus::StatusMessage Daemon::buildStatus() const {
   // What only the publisher thread knows (published, buffered, covering alarms)
   // comes from its last heartbeat: at most one interval old.
   const auto published = publisher_->lastStatus();
+  status.uplink_budget_kbps = published.uplink_budget_kbps;
+  status.uplink_demand_kbps = published.uplink_demand_kbps;
   for (const auto& s : cameras_->stats()) {
     bus::CameraStatus c;
     c.id = s.id;
@@ -94,6 +106,8 @@ bus::StatusMessage Daemon::buildStatus() const {
       c.buffered_s = p.buffered_s;
       c.alarms = p.alarms;
       c.live_view = p.live_view;
+      c.uplink = p.uplink;
+      c.budget_skipped = p.budget_skipped;
     }
     status.cameras.push_back(std::move(c));
   }
@@ -132,6 +146,13 @@ void Daemon::logStats() const {
 void Daemon::startEvidence() {
   evidence::RecorderOptions options;
   options.dir = config_.storage.evidence_dir;
+  options.quota_bytes = config_.evidence.quota_bytes;
+  options.min_free_bytes = config_.evidence.min_free_bytes;
+  options.sync_fragments = config_.evidence.sync_fragments;
+  options.idle_close = config_.evidence.idle_close;
+  options.prune_on_error_bytes = config_.evidence.prune_on_error_bytes;
+  options.queue_units = static_cast<size_t>(config_.evidence.queue_units);
+  options.queue_bytes = config_.evidence.queue_bytes;
   auto recorder = evidence::EvidenceRecorder::start(options);
   if (!recorder) {
     spdlog::error("evidence clips are NOT recorded: {}", recorder.error().message);
@@ -146,7 +167,8 @@ void Daemon::startEvidence() {
         for (const auto& tag : tags) alarms.push_back({tag.id, tag.level});
         evidence_->onUnit(camera, unit, alarms);
       });
-  spdlog::info("evidence clips in {}", options.dir);
+  spdlog::info("evidence clips in {} (quota {} bytes, keep {} bytes free)", options.dir, options.quota_bytes,
+               options.min_free_bytes);
 }
 
 // Where alarms come from besides people: the cameras' analytics and the board's inputs.
@@ -187,12 +209,20 @@ void Daemon::startDelivery() {
   const std::filesystem::path state = config_.storage.state_dir;
   std::error_code ec;
   std::filesystem::create_directories(state, ec);
-  auto journal = journal::Journal::open((state / "journal").string());
+  journal::JournalOptions journal_options;
+  journal_options.segment_bytes = config_.journal.segment_bytes;
+  journal_options.max_age = config_.journal.max_age;
+  journal_options.max_backlog = static_cast<size_t>(config_.journal.max_backlog);
+  if (auto fsync = journal::FsyncPolicy::parse(config_.journal.fsync))
+    journal_options.fsync = *fsync;
+  else  // the config loader accepts only what parse() reads; keep the safe default if they ever disagree
+    spdlog::error("journal.fsync: {}; using 'always'", fsync.error().message);
+  auto journal = journal::Journal::open((state / "journal").string(), journal_options);
   std::unique_ptr<journal::Journal> opened;
   if (journal) {
     opened = std::move(*journal);
     const auto& report = opened->recovery();
-    spdlog::info("journal: {}", report.summary());
+    spdlog::info("journal: {} (fsync {})", report.summary(), journal_options.fsync.describe());
     for (const auto& range : report.corrupt)
       spdlog::error("journal: {} at byte {} ({} bytes skipped): {}", range.file, range.offset, range.length,
                     range.reason);
@@ -215,6 +245,7 @@ bool Daemon::startBus() {
   options.site = config_.site.id;
   options.endpoints = config_.bus.publish;
   options.send_hwm = config_.bus.send_hwm;
+  options.uplink_budget_bps = config_.bus.uplink_budget_kbps * 1000;
   auto publisher = bus::Publisher::create(options, cameras_->dispatcher(), clock_);
   if (!publisher) {
     spdlog::error("{}", publisher.error().message);
@@ -224,6 +255,8 @@ bool Daemon::startBus() {
   cameras_->dispatcher().addSink(publisher_.get());
   publisher_->configureCameras(config_.cameras);
   for (const auto& endpoint : publisher_->boundEndpoints()) spdlog::info("publishing on {}", endpoint);
+  if (options.uplink_budget_bps)
+    spdlog::info("uplink budget {} kbit/s: beyond it, alarm video degrades from level 3 up", config_.bus.uplink_budget_kbps);
 
   alarms_ = std::make_unique<alarm::AlarmEngine>(config_, clock_);
   alarms_->addListener([this](const alarm::AlarmEvent& event) {

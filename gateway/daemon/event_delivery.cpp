@@ -1,5 +1,7 @@
 #include "gateway/daemon/event_delivery.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -93,7 +95,19 @@ void EventDelivery::saveActive(const std::vector<alarm::Alarm>& active) const {
   }
   // Written aside and renamed: a crash leaves the old file or the new one, never half of one.
   const std::string temporary = active_file_ + ".tmp";
-  std::ofstream(temporary, std::ios::trunc) << list.dump() << "\n";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << list.dump() << "\n";
+    out.flush();
+    if (!out) {
+      // A full disk: keep the last complete file rather than replace it with a cut one.
+      spdlog::error("cannot save the active alarms to {}: {} (the previous list stays)", temporary,
+                    std::strerror(errno));
+      std::error_code ignored;
+      std::filesystem::remove(temporary, ignored);
+      return;
+    }
+  }
   std::error_code ec;
   std::filesystem::rename(temporary, active_file_, ec);
   if (ec) spdlog::error("cannot save the active alarms to {}: {}", active_file_, ec.message());

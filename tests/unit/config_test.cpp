@@ -705,3 +705,106 @@ cameras: [{id: a, uri: test://a}]
 
 }  // namespace
 }  // namespace vcgate::config
+
+namespace vcgate::config {
+namespace {
+
+TEST(ConfigJournalAndEvidence, ReadsEveryKeyWithDefaults) {
+  const auto loaded = loadConfigText(R"(site: {id: s}
+bus:
+  uplink:
+    budget_kbps: 2000
+journal:
+  fsync: interval_ms=200
+  segment_bytes: 1MiB
+  max_age_s: 86400
+  max_backlog: 5000
+evidence:
+  quota_bytes: 500MiB
+  min_free_bytes: 1GB
+  sync_fragments: false
+  idle_close_s: 30
+  prune_on_error_bytes: 16MiB
+  queue_units: 250
+  queue_bytes: 32MiB
+cameras: [{id: a, uri: test://a}]
+)",
+                                     "/etc/vcgate/x.yaml");
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics.front().format();
+  const auto& c = *loaded.config;
+  EXPECT_EQ(c.bus.uplink_budget_kbps, 2000u);
+  EXPECT_EQ(c.journal.fsync, "interval_ms 200") << "normalized to the spelling the journal documents";
+  EXPECT_EQ(c.journal.segment_bytes, 1u << 20);
+  EXPECT_EQ(c.journal.max_age, std::chrono::seconds(86400));
+  EXPECT_EQ(c.journal.max_backlog, 5000u);
+  EXPECT_EQ(c.evidence.quota_bytes, 500ull << 20);
+  EXPECT_EQ(c.evidence.min_free_bytes, 1'000'000'000ull);
+  EXPECT_FALSE(c.evidence.sync_fragments);
+  EXPECT_EQ(c.evidence.idle_close, std::chrono::seconds(30));
+  EXPECT_EQ(c.evidence.prune_on_error_bytes, 16ull << 20);
+  EXPECT_EQ(c.evidence.queue_units, 250u);
+  EXPECT_EQ(c.evidence.queue_bytes, 32ull << 20);
+
+  // The defaults are those of docs/configuration.md (and of JournalOptions, RecorderOptions).
+  const auto defaults = loadConfigText("site: {id: s}\ncameras: [{id: a, uri: test://a}]\n", "x.yaml");
+  ASSERT_TRUE(defaults.ok());
+  const auto& d = *defaults.config;
+  EXPECT_EQ(d.bus.uplink_budget_kbps, 0u);
+  EXPECT_EQ(d.journal.fsync, "always");
+  EXPECT_EQ(d.journal.segment_bytes, 4u << 20);
+  EXPECT_EQ(d.journal.max_age, std::chrono::seconds(7 * 86400));
+  EXPECT_EQ(d.journal.max_backlog, 100'000u);
+  EXPECT_EQ(d.evidence.quota_bytes, 2ull << 30);
+  EXPECT_EQ(d.evidence.min_free_bytes, 0u);
+  EXPECT_TRUE(d.evidence.sync_fragments);
+  EXPECT_EQ(d.evidence.idle_close, std::chrono::seconds(60));
+  EXPECT_EQ(d.evidence.prune_on_error_bytes, 64ull << 20);
+
+  for (const char* fsync : {"never", "always", "interval_ms 1", "interval_ms:60000"}) {
+    const auto ok = loadConfigText(std::string("site: {id: s}\njournal: {fsync: '") + fsync +
+                                       "'}\ncameras: [{id: a, uri: test://a}]\n",
+                                   "x.yaml");
+    EXPECT_TRUE(ok.ok()) << fsync;
+  }
+}
+
+TEST(ConfigJournalAndEvidence, ReportsBadValuesWithTheirLocation) {
+  const auto loaded = loadConfigText(R"(site: {id: s}
+bus:
+  uplink: {budget_kbps: -1, budget: 5}
+journal:
+  fsync: sometimes
+  segment_bytes: 1KiB
+  max_age_s: forever
+evidence:
+  quota_bytes: 2 potatoes
+  idle_close_s: 0
+  sync_fragment: true
+cameras: [{id: a, uri: test://a}]
+journal2: {}
+)",
+                                     "x.yaml");
+  ASSERT_FALSE(loaded.ok());
+  std::vector<std::string> all;
+  for (const auto& d : loaded.diagnostics) all.push_back(d.format());
+  ASSERT_EQ(all.size(), 9u) << ::testing::PrintToString(all);
+  EXPECT_THAT(all[0], HasSubstr("x.yaml:3:25: error: bus.uplink.budget_kbps"));
+  EXPECT_THAT(all[1], HasSubstr("x.yaml:3:29: error:"));
+  EXPECT_THAT(all[1], HasSubstr("budget_kbps"));  // did you mean
+  EXPECT_EQ(all[2], "x.yaml:5:10: error: journal.fsync must be 'always', 'never' or 'interval_ms N' (N from 1 to 60000), got 'sometimes'");
+  EXPECT_THAT(all[3], HasSubstr("x.yaml:6:18: error: journal.segment_bytes"));
+  EXPECT_THAT(all[4], HasSubstr("x.yaml:7:14: error: journal.max_age_s"));
+  EXPECT_THAT(all[5], HasSubstr("x.yaml:9:16: error: evidence.quota_bytes"));
+  EXPECT_THAT(all[6], HasSubstr("x.yaml:10:17: error: evidence.idle_close_s"));
+  EXPECT_THAT(all[7], HasSubstr("x.yaml:11:3: error:"));
+  EXPECT_THAT(all[7], HasSubstr("did you mean 'sync_fragments'"));
+  EXPECT_THAT(all[8], HasSubstr("x.yaml:13:1: error:"));
+
+  const auto interval = loadConfigText("site: {id: s}\njournal:\n  fsync: interval_ms 0\ncameras: [{id: a, uri: test://a}]\n", "y.yaml");
+  ASSERT_EQ(interval.diagnostics.size(), 1u);
+  EXPECT_EQ(interval.diagnostics[0].format(),
+            "y.yaml:3:10: error: journal.fsync 'interval_ms N' needs N from 1 to 60000 milliseconds, got 'interval_ms 0'");
+}
+
+}  // namespace
+}  // namespace vcgate::config
