@@ -446,8 +446,14 @@ TEST(Faults, SubscriberDownWhileAlarmsHappenGetsEveryEventOnceAfterReconnecting)
         return alarms >= kEvents;
       },
       20s));
-  // The re-sends that follow (2 s, then 4 s after the first) are duplicates.
-  std::this_thread::sleep_for(4500ms);
+  // The re-sends that follow are duplicates. A second listener, started
+  // now, sees the next re-send of every event; vcgate-sub, connected before
+  // it, got those too.
+  {
+    Platform witness(gw.endpoint(), /*video=*/false);
+    ASSERT_TRUE(waitUntil([&] { return witness.eventIds().size() == kEvents; }, 20s))
+        << "the gateway did not re-send the unacknowledged events";
+  }
   const SubRun run = stopSub(again);
   std::set<std::pair<std::string, std::string>> seen;
   for (const auto& e : run.alarms) {
