@@ -3,13 +3,15 @@
 // socket receiving, and libavcodec decoding what arrived. With a budget that
 // holds one camera in full and another's keyframes, a level-1 alarm's camera
 // arrives complete and a level-3 alarm's camera as keyframes only — both
-// decodable, without sequence gaps — and the level-3 camera goes back to full
-// video when the level-1 alarm is over. The policy itself, with an injected
+// decodable, without sequence gaps — while the evidence recorder still gets
+// every unit of both, and the level-3 camera goes back to full video when the
+// level-1 alarm is over. The policy itself, with an injected
 // clock: tests/unit/uplink_budget_test.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -139,6 +141,14 @@ TEST(UplinkBudget, LevelOneStaysCompleteWhileLevelThreeGetsKeyframesOnly) {
     ~StopCameras() { EXPECT_TRUE(cameras.stop(5s)); }
   } stop_cameras{cameras};
   publisher->configureCameras(config.cameras);
+  // What the evidence recorder would get: every covered unit, also those the budget keeps off the bus.
+  std::mutex observed_mutex;
+  std::map<std::string, size_t> observed;
+  publisher->setPublishedObserver(
+      [&](const std::string& camera, const media::AccessUnitPtr&, const std::vector<bus::AlarmTag>&) {
+        std::lock_guard lock(observed_mutex);
+        ++observed[camera];
+      });
   alarm::AlarmEngine alarms(config, core::SystemClock::instance());
   alarms.addListener([&](const alarm::AlarmEvent& e) { publisher->onAlarmEvent(e); });
   cameras.apply(config.cameras);
@@ -206,6 +216,14 @@ TEST(UplinkBudget, LevelOneStaysCompleteWhileLevelThreeGetsKeyframesOnly) {
     if (i > 0) {
       EXPECT_EQ(v.header.seq, keyframes[i - 1].header.seq + 1);
     }
+  }
+
+  // The evidence clip of the level-3 camera is complete: its recorder got
+  // every unit, not only the keyframes the uplink carried.
+  {
+    std::lock_guard lock(observed_mutex);
+    EXPECT_GE(observed["minor"], keyframes.size() + 90) << "1 s pre-roll + 4 s at 25 fps went to the recorder";
+    EXPECT_GE(observed["urgent"], complete.size());
   }
 
   // The heartbeat says so.
