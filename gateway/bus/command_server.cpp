@@ -107,9 +107,14 @@ void CommandServer::poll() {
         zmq::message_t extra;
         if (!socket->socket.recv(extra, zmq::recv_flags::dontwait)) break;
       }
-      std::string reply = handler_(request.to_string(), RequestOrigin{socket->channel});
+      Reply reply = handler_(request.to_string(), RequestOrigin{socket->channel});
       try {
-        socket->socket.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+        if (reply.data) {
+          socket->socket.send(zmq::buffer(reply.body), zmq::send_flags::dontwait | zmq::send_flags::sndmore);
+          socket->socket.send(zmq::buffer(*reply.data), zmq::send_flags::dontwait);
+        } else {
+          socket->socket.send(zmq::buffer(reply.body), zmq::send_flags::dontwait);
+        }
       } catch (const zmq::error_t& e) {
         spdlog::warn("{} channel: could not send a reply: {}", socket->channel, e.what());
       }
@@ -126,6 +131,12 @@ CommandClient::~CommandClient() {
 }
 
 core::Result<std::string> CommandClient::request(const std::string& body, int timeout_ms) {
+  auto reply = requestWithData(body, timeout_ms);
+  if (!reply) return reply.error();
+  return std::move(reply->body);
+}
+
+core::Result<Reply> CommandClient::requestWithData(const std::string& body, int timeout_ms) {
   if (!socket_) {
     socket_ = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::req);
     socket_->set(zmq::sockopt::linger, 0);
@@ -144,9 +155,17 @@ core::Result<std::string> CommandClient::request(const std::string& body, int ti
       return core::makeError(fmt::format("no reply from {} within {} ms (is vcgated running?)", endpoint_,
                                          timeout_ms));
     }
-    zmq::message_t reply;
-    (void)socket_->recv(reply, zmq::recv_flags::none);
-    return reply.to_string();
+    zmq::message_t frame;
+    (void)socket_->recv(frame, zmq::recv_flags::none);
+    Reply reply{frame.to_string(), std::nullopt};
+    if (frame.more()) {
+      zmq::message_t data;
+      (void)socket_->recv(data, zmq::recv_flags::none);
+      const auto* p = static_cast<const uint8_t*>(data.data());
+      reply.data.emplace(p, p + data.size());
+      while (data.more()) (void)socket_->recv(data, zmq::recv_flags::none);  // a later version's extra frames
+    }
+    return reply;
   } catch (const zmq::error_t& e) {
     socket_.reset();
     return core::makeError(fmt::format("request to {} failed: {}", endpoint_, e.what()));

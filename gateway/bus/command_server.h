@@ -6,8 +6,10 @@
 // Main thread only. The handler must not block: it runs on the main loop.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,7 +28,15 @@ struct RequestOrigin {
   std::string channel;
 };
 
-using RequestHandler = std::function<std::string(const std::string& request, const RequestOrigin& origin)>;
+// A reply: the JSON object (frame 1) and, for commands that return file
+// bytes (clip.fetch, snapshot.fetch), the raw bytes as a second frame, so
+// they cross the constrained uplink without base64.
+struct Reply {
+  std::string body;
+  std::optional<std::vector<uint8_t>> data;
+};
+
+using RequestHandler = std::function<Reply(const std::string& request, const RequestOrigin& origin)>;
 
 class CommandServer {
  public:
@@ -60,7 +70,10 @@ class CommandClient {
  public:
   explicit CommandClient(std::string endpoint);
   ~CommandClient();
+  // The JSON reply (frame 1); a second frame, if any, is discarded.
   core::Result<std::string> request(const std::string& body, int timeout_ms);
+  // The JSON reply and the data frame, if the reply has one.
+  core::Result<Reply> requestWithData(const std::string& body, int timeout_ms);
 
  private:
   std::string endpoint_;

@@ -194,6 +194,17 @@ core::Result<VideoHeader> decodeVideoHeader(std::span<const uint8_t> frame) {
 
 std::string bootIdHex(uint64_t boot_id) { return fmt::format("{:016x}", boot_id); }
 
+namespace {
+// The snapshot taken at the raise for each camera, by the id snapshot.fetch
+// takes. Known before the file exists (docs/protocol.md section 7.2); the same
+// form as evidence::snapshotId, which writes it.
+json snapshotsOf(const alarm::Alarm& a) {
+  json out = json::array();
+  for (const auto& camera : a.cameras) out.push_back({{"camera", camera}, {"id", a.id.hex() + "/" + camera + ".jpg"}});
+  return out;
+}
+}  // namespace
+
 json alarmToJson(const alarm::Alarm& a) {
   return {
       {"id", a.id.hex()},
@@ -210,6 +221,7 @@ json alarmToJson(const alarm::Alarm& a) {
       {"cleared_us", a.cleared_us},
       {"pre_roll_s", a.pre_roll_s},
       {"post_roll_s", a.post_roll_s},
+      {"snapshots", snapshotsOf(a)},
   };
 }
 

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "gateway/core/sha256.h"
 #include "gateway/core/uri.h"
 
 namespace vcgate::control {
@@ -167,6 +168,50 @@ json cameraToJson(const std::string& id, const media::CameraStatsSnapshot* stats
   return c;
 }
 
+json clipToJson(const evidence::ClipInfo& c) {
+  return {{"id", c.id},
+          {"alarm", c.alarm.hex()},
+          {"camera", c.camera},
+          {"part", c.part},
+          {"state", std::string(evidence::clipStateName(c.state))},
+          {"level", c.level},
+          {"codec", std::string(core::codecName(c.codec))},
+          {"start_us", c.start_us},
+          {"end_us", c.end_us},
+          {"size", c.bytes},
+          {"frames", c.frames},
+          {"dropped_units", c.dropped_units},
+          {"acknowledged", c.acknowledged},
+          {"sha256", c.sha256.empty() ? json(nullptr) : json(c.sha256)},
+          {"note", c.note}};
+}
+
+evidence::EvidenceRecorder& evidenceOf(const CommandContext& context) {
+  if (!context.evidence)
+    throw Refusal{"not_available",
+                  "this gateway records no evidence (the evidence directory could not be used: the log says why, "
+                  "'evidence clips are NOT recorded')"};
+  return *context.evidence;
+}
+
+alarm::AlarmId alarmIdArg(const json& args, const char* name, bool need) {
+  auto it = args.find(name);
+  if (it == args.end() && !need) return {};
+  const auto text = required<std::string>(args, name, "an alarm id (32 lower-case hex digits)");
+  auto id = alarm::AlarmId::fromHex(text);
+  if (!id) throw Refusal{"invalid_argument", fmt::format("argument '{}' must be an alarm id (32 lower-case hex digits), not \"{}\"", name, text.substr(0, 80))};
+  return *id;
+}
+
+std::string cameraArg(const json& args, const char* name) {
+  const auto camera = required<std::string>(args, name, "a camera id");
+  if (!evidence::validCameraId(camera))
+    throw Refusal{"invalid_argument",
+                  fmt::format("argument '{}' must be a camera id (1-64 of A-Z a-z 0-9 - _), not \"{}\"", name,
+                              camera.substr(0, 80))};
+  return camera;
+}
+
 json unwrap(core::Result<alarm::Alarm> result) {
   if (!result) throw Refusal{result.error().code.empty() ? "internal" : result.error().code, result.error().message};
   return {{"alarm", bus::alarmToJson(*result)}};
@@ -265,8 +310,9 @@ json assessHealth(const json& status, const std::vector<media::CameraStatsSnapsh
           {"cameras_enabled", enabled}};
 }
 
-std::string CommandHandler::handle(const std::string& text, const bus::RequestOrigin& origin) {
+bus::Reply CommandHandler::handle(const std::string& text, const bus::RequestOrigin& origin) {
   json reply = {{"v", bus::kProtocolVersion}};
+  std::optional<std::vector<uint8_t>> data;
   try {
     const json request = json::parse(text, nullptr, false);
     if (request.is_discarded() || !request.is_object())
@@ -388,6 +434,70 @@ std::string CommandHandler::handle(const std::string& text, const bus::RequestOr
       auto acked = context_.ack_events(ids);
       if (!acked) throw Refusal{acked.error().code.empty() ? "internal" : acked.error().code, acked.error().message};
       result = {{"acknowledged", *acked}};
+    } else if (cmd == "clip.list") {
+      auto& recorder = evidenceOf(context_);
+      evidence::ClipFilter filter;
+      if (args.contains("alarm")) filter.alarm = alarmIdArg(args, "alarm", true);
+      if (args.contains("camera")) filter.camera = cameraArg(args, "camera");
+      filter.from_us = optional<int64_t>(args, "from_us", "µs since the Unix epoch (an integer)").value_or(0);
+      filter.to_us = optional<int64_t>(args, "to_us", "µs since the Unix epoch (an integer)").value_or(INT64_MAX);
+      if (filter.to_us < filter.from_us)
+        throw Refusal{"invalid_argument", fmt::format("to_us ({}) is before from_us ({})", filter.to_us, filter.from_us)};
+      const auto clips = recorder.listClips(filter);
+      json list = json::array();
+      for (size_t i = 0; i < clips.size() && i < kMaxListedClips; ++i) list.push_back(clipToJson(clips[i]));
+      result = {{"clips", std::move(list)}, {"truncated", clips.size() > kMaxListedClips}};
+    } else if (cmd == "clip.fetch") {
+      auto& recorder = evidenceOf(context_);
+      const auto id = required<std::string>(args, "id", "a clip id from clip.list");
+      if (!evidence::validClipId(id))
+        throw Refusal{"invalid_argument",
+                      fmt::format("\"{}\" is not a clip id: ids look like YYYY-MM-DD/<alarm id>/<camera>.mp4, as "
+                                  "clip.list gives them",
+                                  id.substr(0, 120))};
+      const auto offset = optional<int64_t>(args, "offset", "a byte offset (an integer)").value_or(0);
+      if (offset < 0) throw Refusal{"invalid_argument", fmt::format("offset must be 0 or more, not {}", offset)};
+      const auto max_bytes = optional<int64_t>(args, "max_bytes", "a number of bytes").value_or(kDefaultChunkBytes);
+      if (max_bytes < 1 || max_bytes > kMaxChunkBytes)
+        throw Refusal{"invalid_argument",
+                      fmt::format("max_bytes must be 1 to {} (4 MiB), not {}", kMaxChunkBytes, max_bytes)};
+      auto chunk = recorder.readChunk(id, static_cast<uint64_t>(offset), static_cast<size_t>(max_bytes));
+      if (!chunk) throw Refusal{chunk.error().code.empty() ? "internal" : chunk.error().code, chunk.error().message};
+      result = {{"id", id},
+                {"offset", chunk->offset},
+                {"bytes", chunk->bytes.size()},
+                {"size", chunk->file_bytes},
+                {"growing", !chunk->complete},
+                {"eof", chunk->eof},
+                {"state", std::string(evidence::clipStateName(chunk->state))},
+                {"sha256", chunk->sha256.empty() ? json(nullptr) : json(chunk->sha256)}};
+      data = std::move(chunk->bytes);
+    } else if (cmd == "snapshot.fetch") {
+      auto& recorder = evidenceOf(context_);
+      std::string id;
+      if (args.contains("id")) {
+        id = required<std::string>(args, "id", "a snapshot id (<alarm id>/<camera>.jpg)");
+        const auto slash = id.find('/');
+        const auto parsed = slash == 32 ? alarm::AlarmId::fromHex(id.substr(0, 32)) : std::nullopt;
+        if (!parsed || !id.ends_with(".jpg") || !evidence::validCameraId(id.substr(33, id.size() - 33 - 4)))
+          throw Refusal{"invalid_argument",
+                        fmt::format("\"{}\" is not a snapshot id: ids look like <alarm id>/<camera>.jpg",
+                                    id.substr(0, 120))};
+      } else {
+        id = evidence::snapshotId(alarmIdArg(args, "alarm", true), cameraArg(args, "camera"));
+      }
+      auto file = recorder.readSnapshot(id);
+      if (!file) throw Refusal{file.error().code.empty() ? "internal" : file.error().code, file.error().message};
+      const auto& info = file->info;
+      result = {{"id", info.id},
+                {"alarm", info.alarm.hex()},
+                {"camera", info.camera},
+                {"width", info.width},
+                {"height", info.height},
+                {"captured_us", info.captured_us},
+                {"size", file->jpeg.size()},
+                {"sha256", core::sha256Hex(file->jpeg)}};
+      data = std::move(file->jpeg);
     } else if (cmd == "reload") {
       if (origin.channel != "control")
         throw Refusal{"forbidden", "reload is only accepted on the local control socket"};
@@ -401,7 +511,8 @@ std::string CommandHandler::handle(const std::string& text, const bus::RequestOr
           "unknown_command",
           fmt::format(
               "unknown command '{}' (known: ping, status, cameras, inputs, alarm.raise, alarm.update, alarm.clear, "
-              "alarm.ack, alarm.list, event.ack, live.start, live.stop, reload)",
+              "alarm.ack, alarm.list, event.ack, live.start, live.stop, clip.list, clip.fetch, snapshot.fetch, "
+              "reload)",
               cmd)};
     }
     reply["ok"] = true;
@@ -414,7 +525,9 @@ std::string CommandHandler::handle(const std::string& text, const bus::RequestOr
     reply["error"] = {{"code", "internal"}, {"message", e.what()}};
   }
   // Replacement of invalid UTF-8 keeps a hostile request from making the reply itself fail.
-  return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+  // A refusal carries no data frame: a client tells the two apart by "ok".
+  if (!reply.value("ok", false)) data.reset();
+  return {reply.dump(-1, ' ', false, json::error_handler_t::replace), std::move(data)};
 }
 
 }  // namespace vcgate::control

@@ -21,6 +21,7 @@
 #include "gateway/bus/publisher.h"
 #include "gateway/config/config.h"
 #include "gateway/core/clock.h"
+#include "gateway/evidence/evidence_recorder.h"
 #include "gateway/media/camera_stats.h"
 
 namespace vcgate::control {
@@ -59,6 +60,9 @@ struct CommandContext {
   // The board's inputs, outputs and temperature. Unset: "inputs" says this
   // build has no board layer; nullopt: no board is configured or it failed.
   std::function<std::optional<BoardView>()> board;
+  // The evidence clips and snapshots (clip.list, clip.fetch, snapshot.fetch).
+  // Null: those commands answer "not_available". Its readers are thread-safe.
+  evidence::EvidenceRecorder* evidence = nullptr;
   // Where the board's temperature sensors are; tests point it elsewhere.
   std::string thermal_dir = "/sys/class/thermal";
 };
@@ -78,9 +82,13 @@ class CommandHandler {
  public:
   static constexpr int kMaxLeaseS = 600;
   static constexpr int kDefaultLeaseS = 60;
+  static constexpr int64_t kMaxChunkBytes = 4 << 20;      // clip.fetch max_bytes bound
+  static constexpr int64_t kDefaultChunkBytes = 1 << 20;
+  static constexpr size_t kMaxListedClips = 1000;         // clip.list answers at most this many
 
   explicit CommandHandler(CommandContext context) : context_(std::move(context)) {}
-  std::string handle(const std::string& request, const bus::RequestOrigin& origin);
+  // The reply's JSON, and a data frame for clip.fetch and snapshot.fetch.
+  bus::Reply handle(const std::string& request, const bus::RequestOrigin& origin);
 
  private:
   CommandContext context_;

@@ -18,6 +18,10 @@ namespace {
 
 constexpr auto kShutdownBudget = std::chrono::milliseconds(4000);  // the promise is 5 s in all
 constexpr guint kWatchIntervalMs = 250;
+// After a clear, the alarm's clips are closed this long after its post-roll
+// (the publisher ends the post-roll by capture time; units still queued for
+// the recorder are handled before the close).
+constexpr auto kClipCloseMargin = std::chrono::seconds(1);
 
 std::string joinIds(const std::vector<std::string>& ids) {
   std::string out;
@@ -115,6 +119,14 @@ bus::StatusMessage Daemon::buildStatus() const {
 }
 
 void Daemon::watchCameras() {
+  for (auto it = clip_closes_.begin(); it != clip_closes_.end();) {
+    if (std::chrono::steady_clock::now() < it->first) {
+      ++it;
+      continue;
+    }
+    evidence_->closeAlarm(it->second);
+    it = clip_closes_.erase(it);
+  }
   rules_->tick();
   delivery_->tick();
   if (board_ && config_.board->watchdog.enabled) (void)board_->pingWatchdog();
@@ -263,8 +275,18 @@ bool Daemon::startBus() {
     const auto& a = event.alarm;
     spdlog::info("alarm {} {}: level {} {} from {} on {}{}", a.id.hex(), alarm::eventName(event.kind), a.level,
                  a.type, a.source, joinIds(a.cameras), a.description.empty() ? "" : " (" + a.description + ")");
+    // Before the event goes out: a fetch right after it finds the snapshot pending.
+    if (event.kind == alarm::AlarmEventKind::kRaised && evidence_)
+      evidence_->requestSnapshot(a.id, a.cameras, a.raised_us);
     delivery_->onEvent(event, alarms_->active());
     if (event.kind == alarm::AlarmEventKind::kAcknowledged && evidence_) evidence_->setAcknowledged(a.id);
+    // The publisher stops publishing the camera when the post-roll ends, so no
+    // untagged unit comes to close the clips: close them when it has ended.
+    if (event.kind == alarm::AlarmEventKind::kCleared && evidence_)
+      clip_closes_.emplace_back(std::chrono::steady_clock::now() + kClipCloseMargin +
+                                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                        std::chrono::duration<double>(std::max(0.0, a.post_roll_s))),
+                                a.id);
     if (event.kind == alarm::AlarmEventKind::kCleared && rules_) rules_->onAlarmCleared(a.id.hex());
   });
   video_loss_ = std::make_unique<alarm::VideoLossMonitor>(*alarms_, clock_, config_.alarms.video_loss);
@@ -282,6 +304,7 @@ bool Daemon::startBus() {
   context.clock = &clock_;
   context.ack_events = [this](const std::vector<uint64_t>& ids) { return delivery_->acknowledge(ids); };
   context.camera_stats = [this] { return cameras_->stats(); };
+  context.evidence = evidence_.get();
   context.config = [this]() -> const config::Config& { return config_; };
   context.board = [this]() -> std::optional<control::BoardView> {
     if (!board_) return std::nullopt;  // none configured, or it failed to start (logged then)

@@ -81,6 +81,8 @@ class Daemon {
   std::unique_ptr<bus::CommandServer> commands_;
   std::unique_ptr<ServiceNotifier> service_;
   std::vector<unsigned> timers_;
+  // Alarms whose clips are closed at that time (their post-roll has ended). Main thread.
+  std::vector<std::pair<std::chrono::steady_clock::time_point, alarm::AlarmId>> clip_closes_;
 };
 
 }  // namespace vcgate::daemon

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "gateway/core/sha256.h"
 #include "gateway/evidence/mp4_writer.h"
 
 namespace vcgate::evidence {
@@ -114,6 +115,47 @@ std::string clipRelativePath(int64_t start_us, const alarm::AlarmId& alarm, cons
   return fmt::format("{}/{}/{}", utcDate(start_us), alarm.hex(), file);
 }
 
+bool validClipId(const std::string& id) {
+  // YYYY-MM-DD/<32 hex>/<camera>[.N].mp4
+  if (id.size() > 10 + 1 + 32 + 1 + 64 + 16) return false;
+  const auto first = id.find('/');
+  const auto second = first == std::string::npos ? std::string::npos : id.find('/', first + 1);
+  if (first != 10 || second != 10 + 1 + 32) return false;
+  if (!looksLikeDate(id.substr(0, 10)) || !alarm::AlarmId::fromHex(id.substr(11, 32))) return false;
+  const std::string file = id.substr(second + 1);
+  if (!file.ends_with(".mp4")) return false;
+  return cameraAndPart(file.substr(0, file.size() - 4)).has_value();
+}
+
+std::string snapshotId(const alarm::AlarmId& alarm, const std::string& camera) {
+  return fmt::format("{}/{}.jpg", alarm.hex(), camera);
+}
+
+std::optional<std::pair<int, int>> jpegSize(const std::vector<uint8_t>& jpeg) {
+  // Markers after SOI: FF xx, then a 16-bit big-endian length (which counts
+  // itself). A start-of-frame (C0-CF but C4, C8, CC) holds precision, height, width.
+  size_t i = 2;
+  if (jpeg.size() < 4 || jpeg[0] != 0xFF || jpeg[1] != 0xD8) return std::nullopt;
+  while (i + 4 <= jpeg.size()) {
+    if (jpeg[i] != 0xFF) return std::nullopt;
+    const uint8_t marker = jpeg[i + 1];
+    if (marker == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    const size_t length = (size_t{jpeg[i + 2]} << 8) | jpeg[i + 3];
+    if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+      if (i + 9 > jpeg.size()) return std::nullopt;
+      const int height = (jpeg[i + 5] << 8) | jpeg[i + 6];
+      const int width = (jpeg[i + 7] << 8) | jpeg[i + 8];
+      return std::pair{width, height};
+    }
+    if (marker == 0xDA || length < 2) return std::nullopt;  // scan data before any frame header
+    i += 2 + length;
+  }
+  return std::nullopt;
+}
+
 std::string sidecarPath(const std::string& clip_path) {
   return fs::path(clip_path).replace_extension(".json").string();
 }
@@ -133,6 +175,7 @@ core::Result<void> writeSidecar(const ClipInfo& clip, bool durable) {
       {"state", std::string(clipStateName(clip.state))},
       {"acknowledged", clip.acknowledged},
       {"note", clip.note},
+      {"sha256", clip.sha256},
   };
   const std::string text = j.dump() + "\n";
   const std::string path = sidecarPath(clip.path);
@@ -183,6 +226,7 @@ std::optional<ClipInfo> readSidecar(const std::string& clip_path, std::string* w
     clip.dropped_units = j.value("dropped_units", uint64_t{0});
     clip.acknowledged = j.at("acknowledged").get<bool>();
     clip.note = j.value("note", std::string());
+    clip.sha256 = j.value("sha256", std::string());
   } catch (const nlohmann::json::exception& e) {
     // Control plane (start-up scan), not the streaming path: a typed field
     // of the wrong type is reported like any other unreadable file.
@@ -312,8 +356,19 @@ ScanResult scanEvidenceDir(const std::string& dir) {
           }
           clip.state = ClipState::kInterrupted;
           clip.note = note;
+          clip.sha256.clear();  // the file may have been trimmed
           if (auto written = writeSidecar(clip, true); !written) result.problems.push_back(written.error().message);
           result.interrupted.push_back(clip);
+        }
+        if (clip.sha256.empty()) {
+          // Fetches hand the platform a checksum of the whole file: computed
+          // once here for a clip that has none yet, then kept in its metadata.
+          if (auto digest = core::sha256File(clip.path); digest) {
+            clip.sha256 = *digest;
+            if (auto written = writeSidecar(clip, true); !written) result.problems.push_back(written.error().message);
+          } else {
+            result.problems.push_back(digest.error().message);
+          }
         }
         std::error_code size_ec;
         const auto size = fs::file_size(clip.path, size_ec);

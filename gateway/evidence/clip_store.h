@@ -50,6 +50,7 @@ struct ClipInfo {
   ClipState state = ClipState::kRecording;
   bool acknowledged = false;   // the alarm was acknowledged: its clips are pruned before others
   std::string note;            // why interrupted or failed, what recovery found; empty when complete
+  std::string sha256;          // of the whole file once it is closed (64 hex digits); empty while recording
 };
 
 // "2025-11-29/<alarm-hex>/hall-a-1.mp4" (part 1) or ".../hall-a-1.2.mp4".
@@ -78,7 +79,21 @@ struct ScanResult {
 // Walks <dir>/<date>/<alarm>/, reads each clip's metadata; a clip whose
 // metadata says "recording" (or has none) was left open by a crash: it is
 // trimmed, checked with verifyPlayable, marked interrupted and its metadata
-// rewritten. Files that are not clips are left alone.
+// rewritten. A closed clip whose metadata has no checksum (written by an
+// older version, or repaired just now) gets it. Files that are not clips
+// are left alone.
 ScanResult scanEvidenceDir(const std::string& dir);
+
+// True for a well-formed clip id ("YYYY-MM-DD/<32 hex>/<camera>[.N].mp4"):
+// what a fetch may name. Anything else (absolute paths, "..", other files)
+// is refused before the index is even asked.
+bool validClipId(const std::string& id);
+
+// Snapshots: one JPEG per (alarm, camera), taken at the raise, stored as
+// <camera>.jpg beside that alarm's clips. The id is known at the raise,
+// before the file exists: "<alarm-hex>/<camera>.jpg".
+std::string snapshotId(const alarm::AlarmId& alarm, const std::string& camera);
+// Width and height from a JPEG's start-of-frame marker; nullopt if none.
+std::optional<std::pair<int, int>> jpegSize(const std::vector<uint8_t>& jpeg);
 
 }  // namespace vcgate::evidence

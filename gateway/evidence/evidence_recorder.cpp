@@ -9,11 +9,16 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "gateway/core/sha256.h"
 #include "gateway/evidence/mp4_writer.h"
+#include "gateway/probe/keyframe.h"
 
 namespace vcgate::evidence {
 namespace {
@@ -29,6 +34,10 @@ constexpr size_t kMaxRememberedAlarms = 4096;
 constexpr auto kRetryDelay = std::chrono::seconds(10);
 constexpr size_t kMaxChunkBytes = 4 << 20;
 constexpr auto kIdleCheckEvery = std::chrono::seconds(1);
+// A camera that gives no keyframe for this long after a raise gets no snapshot.
+constexpr auto kSnapshotWait = std::chrono::seconds(30);
+constexpr int kSnapshotQuality = 3;           // MJPEG quantiser: 2 best .. 31 worst
+constexpr uint64_t kMaxSnapshotBytes = 8 << 20;  // a JPEG larger than this is not ours
 
 std::string reasonText(int err) {
   switch (err) {
@@ -88,11 +97,37 @@ struct EvidenceRecorder::OpenClip {
   uint64_t waiting_dropped = 0;          // units that could not start the clip (no keyframe held yet)
 };
 
+struct EvidenceRecorder::PendingShot {
+  std::string id;
+  alarm::AlarmId alarm;
+  int64_t raised_us = 0;
+  core::TimePoint requested{};
+  media::AccessUnitPtr candidate;  // the newest keyframe captured at or before the raise, so far
+};
+
 struct EvidenceRecorder::CameraState {
   std::deque<media::AccessUnitPtr> recent;
   std::map<alarm::AlarmId, OpenClip> clips;
+  std::map<alarm::AlarmId, PendingShot> shots;
   core::TimePoint last_unit{};
 };
+
+struct EvidenceRecorder::ShotJob {
+  SnapshotInfo info;  // id, alarm, camera, path to write
+  media::AccessUnitPtr unit;
+};
+
+std::string_view snapshotStateName(SnapshotState state) {
+  switch (state) {
+    case SnapshotState::kPending:
+      return "pending";
+    case SnapshotState::kReady:
+      return "ready";
+    case SnapshotState::kFailed:
+      return "failed";
+  }
+  return "pending";
+}
 
 EvidenceRecorder::EvidenceRecorder(RecorderOptions options)
     : options_(std::move(options)),
@@ -124,12 +159,14 @@ core::Result<std::unique_ptr<EvidenceRecorder>> EvidenceRecorder::start(Recorder
   for (const auto& clip : r.start_report_.interrupted)
     spdlog::warn("evidence: clip {} was left open by a crash: {}", clip.path, clip.note);
   for (const auto& problem : r.start_report_.problems) spdlog::warn("evidence: {}", problem);
+  r.scanSnapshots();
   r.enforceRetention();
   r.start_report_.pruned = r.stats_.clips_pruned;
   spdlog::info("evidence: {} clip(s), {} MB in {} ({} left open by a crash, {} deleted for the quota)",
                r.start_report_.clips, r.start_report_.bytes / 1'000'000, r.options_.dir,
                r.start_report_.interrupted.size(), r.start_report_.pruned);
   r.worker_ = std::thread([&r] { r.run(); });
+  r.shot_thread_ = std::thread([&r] { r.runSnapshots(); });
   return recorder;
 }
 
@@ -144,6 +181,13 @@ void EvidenceRecorder::stop() {
   queue_.pushControl(std::move(task));
   queue_.close();
   worker_.join();
+  // The worker hands no more jobs now: write what it gave, then stop.
+  {
+    std::lock_guard shots(shot_mutex_);
+    shot_stop_ = true;
+  }
+  shot_wake_.notify_all();
+  if (shot_thread_.joinable()) shot_thread_.join();
 }
 
 void EvidenceRecorder::onUnit(const std::string& camera, const media::AccessUnitPtr& unit,
@@ -169,6 +213,31 @@ void EvidenceRecorder::setAcknowledged(const alarm::AlarmId& id) {
   task.kind = RecorderTask::Kind::kAcknowledged;
   task.alarm = id;
   queue_.pushControl(std::move(task));
+}
+
+void EvidenceRecorder::requestSnapshot(const alarm::AlarmId& id, const std::vector<std::string>& cameras,
+                                       int64_t raised_us) {
+  if (stopped_.load(std::memory_order_relaxed)) return;
+  RecorderTask task;
+  task.kind = RecorderTask::Kind::kSnapshot;
+  task.alarm = id;
+  task.raised_us = raised_us;
+  {
+    // Known as pending at once, so a fetch right after the raise says "not ready", not "unknown".
+    std::lock_guard lock(index_mutex_);
+    for (const auto& camera : cameras) {
+      if (!validCameraId(camera)) continue;
+      const std::string sid = snapshotId(id, camera);
+      if (snapshots_.count(sid)) continue;  // one per alarm and camera: the raise
+      SnapshotInfo info;
+      info.id = sid;
+      info.alarm = id;
+      info.camera = camera;
+      snapshots_.emplace(sid, std::move(info));
+      task.cameras.push_back(camera);
+    }
+  }
+  if (!task.cameras.empty()) queue_.pushControl(std::move(task));
 }
 
 void EvidenceRecorder::flush() {
@@ -241,6 +310,9 @@ void EvidenceRecorder::handle(RecorderTask& task) {
           if (id == task.alarm) clip.info.acknowledged = true;
       break;
     }
+    case RecorderTask::Kind::kSnapshot:
+      startSnapshot(task);
+      break;
     case RecorderTask::Kind::kFlush: {
       std::lock_guard lock(flush_mutex_);
       flush_done_ = std::max(flush_done_, task.token);
@@ -314,6 +386,268 @@ void EvidenceRecorder::handleUnit(const RecorderTask& task) {
     const std::vector<media::AccessUnitPtr> replay(std::prev(key.base()), camera.recent.end());
     for (const auto& u : replay) writeUnit(clip, u);
   }
+  // After the clips: a snapshot goes beside its alarm's clip, whose file now exists.
+  if (!camera.shots.empty()) offerShots(task.camera, camera, unit);
+}
+
+namespace {
+// The snapshot's keyframe, once known: the newest keyframe captured at or
+// before the raise, else the first one after it. Null: not decided yet.
+media::AccessUnitPtr decideShot(media::AccessUnitPtr& candidate, int64_t raised_us, const media::AccessUnitPtr& unit) {
+  if (unit->capture_us <= raised_us) {
+    if (unit->keyframe) candidate = unit;
+    return nullptr;
+  }
+  if (candidate) return candidate;
+  return unit->keyframe ? unit : nullptr;
+}
+}  // namespace
+
+void EvidenceRecorder::startSnapshot(const RecorderTask& task) {
+  for (const auto& camera_id : task.cameras) {
+    auto& slot = cameras_[camera_id];
+    if (!slot) slot = std::make_unique<CameraState>();
+    PendingShot shot;
+    shot.id = snapshotId(task.alarm, camera_id);
+    shot.alarm = task.alarm;
+    shot.raised_us = task.raised_us;
+    shot.requested = clock_.now();
+    // The camera may be published already (live view, another alarm): what
+    // the recorder holds of it may contain the frame at the raise.
+    media::AccessUnitPtr decided;
+    for (const auto& unit : slot->recent)
+      if ((decided = decideShot(shot.candidate, shot.raised_us, unit))) break;
+    if (decided) {
+      takeShot(camera_id, shot, decided);
+      continue;
+    }
+    slot->shots[task.alarm] = std::move(shot);
+  }
+}
+
+void EvidenceRecorder::offerShots(const std::string& camera_id, CameraState& camera, const media::AccessUnitPtr& unit) {
+  for (auto it = camera.shots.begin(); it != camera.shots.end();) {
+    if (auto decided = decideShot(it->second.candidate, it->second.raised_us, unit)) {
+      takeShot(camera_id, it->second, decided);
+      it = camera.shots.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void EvidenceRecorder::takeShot(const std::string& camera_id, const PendingShot& shot,
+                                const media::AccessUnitPtr& unit) {
+  auto job = std::make_unique<ShotJob>();
+  job->unit = unit;
+  job->info.id = shot.id;
+  job->info.camera = camera_id;
+  job->info.captured_us = unit->capture_us;
+  job->info.alarm = shot.alarm;
+  // Beside the alarm's clip of this camera when there is one, else where its
+  // clip would go.
+  fs::path dir;
+  if (auto cam = cameras_.find(camera_id); cam != cameras_.end())
+    if (auto clip = cam->second->clips.find(job->info.alarm); clip != cam->second->clips.end() && !clip->second.info.path.empty())
+      dir = fs::path(clip->second.info.path).parent_path();
+  if (dir.empty())
+    dir = (fs::path(options_.dir) / clipRelativePath(unit->capture_us, job->info.alarm, camera_id, 1)).parent_path();
+  job->info.path = (dir / (camera_id + ".jpg")).string();
+  {
+    std::lock_guard lock(shot_mutex_);
+    shot_jobs_.push_back(std::move(job));
+  }
+  shot_wake_.notify_one();
+}
+
+void EvidenceRecorder::expireShots() {
+  const auto now = clock_.now();
+  for (auto& [name, camera] : cameras_) {
+    for (auto it = camera->shots.begin(); it != camera->shots.end();) {
+      if (now - it->second.requested < kSnapshotWait) {
+        ++it;
+        continue;
+      }
+      if (it->second.candidate) {
+        takeShot(name, it->second, it->second.candidate);  // nothing came after the raise: the frame before it
+      } else {
+        failShot(it->second.id, fmt::format("camera {} gave no keyframe within {} s of the raise", name,
+                                            kSnapshotWait.count()));
+      }
+      it = camera->shots.erase(it);
+    }
+  }
+}
+
+void EvidenceRecorder::failShot(const std::string& id, const std::string& why) {
+  spdlog::warn("evidence: no snapshot {}: {}", id, why);
+  std::lock_guard lock(index_mutex_);
+  if (auto it = snapshots_.find(id); it != snapshots_.end()) {
+    it->second.state = SnapshotState::kFailed;
+    it->second.error = why;
+  }
+}
+
+void EvidenceRecorder::runSnapshots() {
+  while (true) {
+    std::unique_ptr<ShotJob> job;
+    {
+      std::unique_lock lock(shot_mutex_);
+      shot_wake_.wait(lock, [&] { return shot_stop_ || !shot_jobs_.empty(); });
+      if (shot_jobs_.empty()) break;  // stopping, and everything was written
+      job = std::move(shot_jobs_.front());
+      shot_jobs_.pop_front();
+      shot_busy_ = true;
+    }
+    try {
+      writeShot(*job);
+    } catch (const std::exception& e) {
+      failShot(job->info.id, fmt::format("unexpected error: {}", e.what()));
+    }
+    {
+      std::lock_guard lock(shot_mutex_);
+      shot_busy_ = false;
+    }
+    shot_idle_.notify_all();
+  }
+  shot_idle_.notify_all();
+}
+
+void EvidenceRecorder::flushSnapshots() {
+  std::unique_lock lock(shot_mutex_);
+  shot_idle_.wait(lock, [&] { return (shot_jobs_.empty() && !shot_busy_) || !shot_thread_.joinable(); });
+}
+
+void EvidenceRecorder::writeShot(const ShotJob& job) {
+  const media::AccessUnit& unit = *job.unit;
+  auto jpeg = probe::keyframeToJpeg(unit.codec, unit.data, kSnapshotQuality);
+  if (!jpeg) {
+    failShot(job.info.id, fmt::format("the keyframe of camera {} does not decode: {}", job.info.camera,
+                                      jpeg.error().message));
+    return;
+  }
+  const std::string& path = job.info.path;
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  const std::string tmp = path + ".tmp";
+  int err = 0;
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    err = errno;
+  } else {
+    if (::write(fd, jpeg->data.data(), jpeg->data.size()) != static_cast<ssize_t>(jpeg->data.size()))
+      err = errno ? errno : EIO;
+    if (!err && options_.sync_fragments && ::fdatasync(fd) != 0) err = errno;
+    ::close(fd);
+    if (!err && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+    if (err) ::unlink(tmp.c_str());
+  }
+  if (err) {
+    const std::string why = fmt::format("cannot write {}: {}", path, reasonText(err));
+    noteError(why);
+    failShot(job.info.id, why);
+    return;
+  }
+  {
+    std::lock_guard lock(index_mutex_);
+    auto it = snapshots_.find(job.info.id);
+    if (it == snapshots_.end()) return;  // cannot happen: only pruning removes entries, and only ready ones
+    SnapshotInfo& info = it->second;
+    info.path = path;
+    info.state = SnapshotState::kReady;
+    info.width = jpeg->width;
+    info.height = jpeg->height;
+    info.bytes = jpeg->data.size();
+    info.captured_us = job.info.captured_us;
+    index_bytes_ += info.bytes;
+  }
+  spdlog::info("evidence: snapshot {} ({}x{}, {} bytes) of alarm {} camera {}", path, jpeg->width, jpeg->height,
+               jpeg->data.size(), job.info.alarm.hex(), job.info.camera);
+}
+
+void EvidenceRecorder::scanSnapshots() {
+  std::error_code ec;
+  for (fs::directory_iterator day(options_.dir, ec), end; !ec && day != end; day.increment(ec)) {
+    std::error_code ec2;
+    for (fs::directory_iterator alarm_dir(day->path(), ec2); !ec2 && alarm_dir != end; alarm_dir.increment(ec2)) {
+      const auto alarm = alarm::AlarmId::fromHex(alarm_dir->path().filename().string());
+      if (!alarm) continue;
+      std::error_code ec3;
+      for (fs::directory_iterator f(alarm_dir->path(), ec3); !ec3 && f != end; f.increment(ec3)) {
+        const fs::path& file = f->path();
+        if (file.extension() != ".jpg" || !validCameraId(file.stem().string())) {
+          if (file.filename().string().ends_with(".jpg.tmp")) fs::remove(file, ec3);  // a write cut short
+          continue;
+        }
+        SnapshotInfo info;
+        info.alarm = *alarm;
+        info.camera = file.stem().string();
+        info.id = snapshotId(info.alarm, info.camera);
+        info.path = file.string();
+        info.state = SnapshotState::kReady;
+        std::error_code size_ec;
+        info.bytes = fs::file_size(file, size_ec);
+        if (size_ec || info.bytes > kMaxSnapshotBytes) continue;
+        std::ifstream in(file, std::ios::binary);
+        std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (auto size = jpegSize(bytes)) std::tie(info.width, info.height) = *size;
+        struct stat st {};
+        if (::stat(info.path.c_str(), &st) == 0)
+          info.captured_us = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000 + st.st_mtim.tv_nsec / 1000;
+        index_bytes_ += info.bytes;
+        start_report_.bytes += info.bytes;
+        snapshots_[info.id] = std::move(info);
+      }
+    }
+  }
+}
+
+void EvidenceRecorder::removeSnapshotOf(const alarm::AlarmId& alarm, const std::string& camera) {
+  std::string path;
+  {
+    std::lock_guard lock(index_mutex_);
+    auto it = snapshots_.find(snapshotId(alarm, camera));
+    if (it == snapshots_.end() || it->second.state != SnapshotState::kReady) return;
+    path = it->second.path;
+    index_bytes_ -= std::min(index_bytes_, it->second.bytes);
+    snapshots_.erase(it);
+  }
+  std::error_code ec;
+  fs::remove(path, ec);
+  fs::path dir = fs::path(path).parent_path();
+  for (int up = 0; up < 2 && dir != fs::path(options_.dir) && fs::is_empty(dir, ec) && !ec; ++up) {
+    fs::remove(dir, ec);
+    dir = dir.parent_path();
+  }
+}
+
+std::optional<SnapshotInfo> EvidenceRecorder::snapshot(const std::string& id) const {
+  std::lock_guard lock(index_mutex_);
+  auto it = snapshots_.find(id);
+  if (it == snapshots_.end()) return std::nullopt;
+  return it->second;
+}
+
+core::Result<SnapshotFile> EvidenceRecorder::readSnapshot(const std::string& id) const {
+  auto info = snapshot(id);
+  if (!info)
+    return core::makeCodedError("unknown_snapshot",
+                                fmt::format("no snapshot \"{}\": none was taken for that alarm and camera (a snapshot "
+                                            "is taken at the raise for each camera the alarm covers), or it was "
+                                            "deleted with its clips to keep the evidence quota",
+                                            id));
+  if (info->state == SnapshotState::kPending)
+    return core::makeCodedError("not_ready", fmt::format("snapshot \"{}\" is being taken: ask again in a moment", id));
+  if (info->state == SnapshotState::kFailed)
+    return core::makeCodedError("not_available", fmt::format("snapshot \"{}\" could not be taken: {}", id, info->error));
+  std::ifstream in(info->path, std::ios::binary);
+  if (!in) return core::makeError(fmt::format("cannot read {}: {}", info->path, reasonText(errno)));
+  SnapshotFile file;
+  file.jpeg.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (file.jpeg.size() > kMaxSnapshotBytes)
+    return core::makeError(fmt::format("{} is {} bytes: too large for a snapshot", info->path, file.jpeg.size()));
+  file.info = std::move(*info);
+  return file;
 }
 
 int EvidenceRecorder::nextPart(const alarm::AlarmId& alarm, const std::string& camera) const {
@@ -502,6 +836,11 @@ void EvidenceRecorder::finishPart(OpenClip& clip, ClipState state, std::string n
   info.note = std::move(note);
   const auto size = fs::file_size(info.path, ec);
   info.bytes = ec ? 0 : size;
+  // The file will not change any more: its checksum lets a fetch verify the whole of it.
+  if (auto digest = core::sha256File(info.path); digest)
+    info.sha256 = *digest;
+  else
+    noteError(digest.error().message);
   if (auto written = writeSidecar(info, options_.sync_fragments); !written) noteError(written.error().message);
   publish(info);
   spdlog::info("evidence: clip {} {}: {} frame(s), {} bytes{}{}", info.path, clipStateName(state), info.frames,
@@ -525,6 +864,7 @@ void EvidenceRecorder::closeAll() {
 }
 
 void EvidenceRecorder::closeIdle() {
+  expireShots();
   const auto now = clock_.now();
   for (auto& [name, camera] : cameras_) {
     if (now - camera->last_unit < options_.idle_close) continue;
@@ -572,6 +912,8 @@ void EvidenceRecorder::enforceRetention(uint64_t must_free) {
     uint64_t bytes;
     bool acknowledged;
     int64_t start_us;
+    alarm::AlarmId alarm;
+    std::string camera;
   };
   // The evidence of an alarm being recorded now (earlier parts included) is
   // the most needed of all: never deleted while it records.
@@ -583,7 +925,7 @@ void EvidenceRecorder::enforceRetention(uint64_t must_free) {
     std::lock_guard lock(index_mutex_);
     for (const auto& [id, clip] : index_)
       if (clip.state != ClipState::kRecording && !active.count(clip.alarm))
-        candidates.push_back({id, clip.path, clip.bytes, clip.acknowledged, clip.start_us});
+        candidates.push_back({id, clip.path, clip.bytes, clip.acknowledged, clip.start_us, clip.alarm, clip.camera});
   }
   // Acknowledged alarms' clips first, oldest first; then the others, oldest first.
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
@@ -594,6 +936,8 @@ void EvidenceRecorder::enforceRetention(uint64_t must_free) {
   for (const auto& c : candidates) {
     if (!over()) break;
     removeClipFiles(options_.dir, c.path);
+    bool last_of_camera = true;
+    uint64_t snapshot_bytes = 0;
     {
       std::lock_guard lock(index_mutex_);
       if (auto it = index_.find(c.id); it != index_.end()) {
@@ -602,10 +946,16 @@ void EvidenceRecorder::enforceRetention(uint64_t must_free) {
       }
       ++stats_.clips_pruned;
       stats_.bytes_pruned += c.bytes;
+      for (const auto& [id, clip] : index_)
+        if (clip.alarm == c.alarm && clip.camera == c.camera) last_of_camera = false;
+      if (auto s = snapshots_.find(snapshotId(c.alarm, c.camera)); s != snapshots_.end() && last_of_camera)
+        snapshot_bytes = s->second.bytes;
     }
-    total -= std::min(total, c.bytes);
-    freed += c.bytes;
-    if (free != UINT64_MAX) free += c.bytes;
+    // The snapshot goes with the last clip of its alarm and camera.
+    if (last_of_camera) removeSnapshotOf(c.alarm, c.camera);
+    total -= std::min(total, c.bytes + snapshot_bytes);
+    freed += c.bytes + snapshot_bytes;
+    if (free != UINT64_MAX) free += c.bytes + snapshot_bytes;
     spdlog::info("evidence: deleted {} ({} bytes{}) to make room (quota, free space or a full disk)", c.path, c.bytes,
                  c.acknowledged ? ", alarm acknowledged" : "");
   }
@@ -638,12 +988,16 @@ std::vector<ClipInfo> EvidenceRecorder::listClips(const ClipFilter& filter) cons
 core::Result<Chunk> EvidenceRecorder::readChunk(const std::string& clip_id, uint64_t offset, size_t max_bytes) const {
   std::string path;
   bool complete = false;
+  ClipState state = ClipState::kRecording;
+  std::string sha256;
   {
     std::lock_guard lock(index_mutex_);
     auto it = index_.find(clip_id);
     if (it != index_.end()) {
       path = it->second.path;
-      complete = it->second.state != ClipState::kRecording;
+      state = it->second.state;
+      complete = state != ClipState::kRecording;
+      sha256 = it->second.sha256;
     }
   }
   const auto unknown = [&] {
@@ -674,6 +1028,8 @@ core::Result<Chunk> EvidenceRecorder::readChunk(const std::string& clip_id, uint
   chunk.offset = offset;
   chunk.file_bytes = size;
   chunk.complete = complete;
+  chunk.state = state;
+  if (complete) chunk.sha256 = sha256;
   chunk.bytes.resize(static_cast<size_t>(std::min<uint64_t>(std::min(max_bytes, kMaxChunkBytes), size - offset)));
   size_t have = 0;
   while (have < chunk.bytes.size()) {

@@ -39,11 +39,24 @@
 // holds. If that fails too, the clip skips units for 10 s, then tries again
 // at a keyframe. The caller is never blocked or stopped.
 //
-// Threads: the recorder owns one worker thread that does all the file work.
+// Snapshots: requestSnapshot() at an alarm's raise asks, for each covered
+// camera, for a JPEG of the first decodable frame at the raise: the newest
+// keyframe captured at or before the raise among the units the recorder is
+// given (the publisher replays the pre-alarm buffer when the alarm opens),
+// else the first keyframe after it. The worker picks the keyframe; a second
+// thread decodes it (gateway/probe) and writes <camera>.jpg beside the
+// alarm's clips, so neither the worker nor the caller waits for a decoder.
+// Snapshots count against the quota and are deleted with the last clip of
+// their alarm and camera. A camera that sends no keyframe within 30 s of the
+// raise gets a failed snapshot.
+//
+// Threads: the recorder owns one worker thread that does all the clip file
+// work, and one snapshot thread that decodes and writes JPEGs.
 //   onUnit()                    the publishing thread(s): takes a short mutex, never waits for the disk.
 //                               When the queue is full the unit is dropped, and that camera's units
 //                               until its next keyframe (counted in stats and in the clip).
-//   closeAlarm(), setAcknowledged(), listClips(), readChunk(), stats(), flush()
+//   closeAlarm(), setAcknowledged(), requestSnapshot(), listClips(), readChunk(), snapshot(),
+//   readSnapshot(), stats(), flush()
 //                               any thread. closeAlarm/setAcknowledged are queued behind the units
 //                               already given, so they apply in order.
 //   stop()                      any thread but the worker; idempotent; also run by the destructor.
@@ -106,6 +119,29 @@ struct Chunk {
   uint64_t file_bytes = 0;  // the file's size when this chunk was read
   bool complete = false;    // the clip is closed: the file will not grow
   bool eof = false;         // complete and this chunk reaches its end
+  ClipState state = ClipState::kRecording;
+  std::string sha256;       // of the whole file once complete; empty while it grows
+};
+
+enum class SnapshotState { kPending, kReady, kFailed };
+std::string_view snapshotStateName(SnapshotState state);
+
+struct SnapshotInfo {
+  std::string id;            // snapshotId(alarm, camera): "<alarm-hex>/<camera>.jpg"
+  std::string path;          // absolute, once written
+  alarm::AlarmId alarm;
+  std::string camera;
+  SnapshotState state = SnapshotState::kPending;
+  int width = 0;
+  int height = 0;
+  uint64_t bytes = 0;
+  int64_t captured_us = 0;   // capture time of the frame (after a restart: the file's modification time)
+  std::string error;         // why it failed
+};
+
+struct SnapshotFile {
+  SnapshotInfo info;
+  std::vector<uint8_t> jpeg;
 };
 
 struct RecorderStats {
@@ -155,6 +191,11 @@ class EvidenceRecorder {
   // before those of unacknowledged alarms. Persisted in the clips' metadata.
   void setAcknowledged(const alarm::AlarmId& id);
 
+  // At an alarm's raise (any thread, never waits): a snapshot of each camera
+  // (see the top of this file). Its id is snapshotId(id, camera) at once; it
+  // is pending until written.
+  void requestSnapshot(const alarm::AlarmId& id, const std::vector<std::string>& cameras, int64_t raised_us);
+
   // Waits until the worker has handled everything given before this call
   // (tests, and the daemon before it reports a clip). Returns at once after stop().
   void flush();
@@ -168,6 +209,14 @@ class EvidenceRecorder {
   // offset beyond the end ("bad_offset"), unreadable file.
   core::Result<Chunk> readChunk(const std::string& clip_id, uint64_t offset, size_t max_bytes) const;
 
+  // A snapshot by its id; nullopt when none was requested (or it was pruned).
+  std::optional<SnapshotInfo> snapshot(const std::string& id) const;
+  // The JPEG of a ready snapshot. Errors: "unknown_snapshot", "not_ready"
+  // (still being taken), "not_available" (it failed: the message says why).
+  core::Result<SnapshotFile> readSnapshot(const std::string& id) const;
+  // Waits until the snapshot thread has written what it was given (tests).
+  void flushSnapshots();
+
   RecorderStats stats() const;
   const StartReport& startReport() const { return start_report_; }
   const RecorderOptions& options() const { return options_; }
@@ -175,6 +224,8 @@ class EvidenceRecorder {
  private:
   struct OpenClip;
   struct CameraState;
+  struct PendingShot;
+  struct ShotJob;
 
   explicit EvidenceRecorder(RecorderOptions options);
   void run();
@@ -192,6 +243,15 @@ class EvidenceRecorder {
   void publish(const ClipInfo& info);  // index update under the mutex
   void noteError(const std::string& message);
   int nextPart(const alarm::AlarmId& alarm, const std::string& camera) const;
+  void startSnapshot(const RecorderTask& task);
+  void offerShots(const std::string& camera_id, CameraState& camera, const media::AccessUnitPtr& unit);
+  void takeShot(const std::string& camera_id, const PendingShot& shot, const media::AccessUnitPtr& unit);
+  void expireShots();
+  void failShot(const std::string& id, const std::string& why);
+  void runSnapshots();
+  void writeShot(const ShotJob& job);
+  void scanSnapshots();
+  void removeSnapshotOf(const alarm::AlarmId& alarm, const std::string& camera);
 
   RecorderOptions options_;
   const core::Clock& clock_;
@@ -211,6 +271,7 @@ class EvidenceRecorder {
   // Shared: the index and the counters, under index_mutex_.
   mutable std::mutex index_mutex_;
   std::map<std::string, ClipInfo> index_;     // by ClipInfo::id
+  std::map<std::string, SnapshotInfo> snapshots_;  // by SnapshotInfo::id; their bytes are in index_bytes_
   uint64_t index_bytes_ = 0;
   RecorderStats stats_;
 
@@ -219,6 +280,15 @@ class EvidenceRecorder {
   std::condition_variable flushed_;
   uint64_t flush_requested_ = 0;
   uint64_t flush_done_ = 0;
+
+  // The snapshot thread's jobs.
+  std::mutex shot_mutex_;
+  std::condition_variable shot_wake_;
+  std::condition_variable shot_idle_;
+  std::deque<std::unique_ptr<ShotJob>> shot_jobs_;
+  bool shot_busy_ = false;
+  bool shot_stop_ = false;
+  std::thread shot_thread_;
 };
 
 }  // namespace vcgate::evidence

@@ -33,13 +33,15 @@ struct CoveringAlarm {
 };
 
 struct RecorderTask {
-  enum class Kind { kUnit, kCloseAlarm, kAcknowledged, kFlush, kStop };
+  enum class Kind { kUnit, kCloseAlarm, kAcknowledged, kSnapshot, kFlush, kStop };
   Kind kind = Kind::kUnit;
   std::string camera;                  // kUnit
   media::AccessUnitPtr unit;           // kUnit
   std::vector<CoveringAlarm> alarms;   // kUnit
   uint64_t dropped_before = 0;         // kUnit: units of this camera dropped just before this one
-  alarm::AlarmId alarm;                // kCloseAlarm, kAcknowledged
+  alarm::AlarmId alarm;                // kCloseAlarm, kAcknowledged, kSnapshot
+  std::vector<std::string> cameras;    // kSnapshot
+  int64_t raised_us = 0;               // kSnapshot
   uint64_t token = 0;                  // kFlush
 };
 

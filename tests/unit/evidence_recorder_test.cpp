@@ -21,6 +21,7 @@
 
 #include <gtest/gtest.h>
 
+#include "gateway/core/sha256.h"
 #include "gateway/evidence/mp4_writer.h"
 #include "tests/support/encoded_units.h"
 #include "tests/support/temp_dir.h"
@@ -615,6 +616,117 @@ TEST_F(EvidenceDiskFullTest, WriteErrorPrunesTheOldestClipsAndRecordingGoesOn) {
   recorder = startOk(options);
   EXPECT_TRUE(recorder->startReport().interrupted.empty());
   EXPECT_EQ(recorder->listClips(new_one).size(), 2u);
+}
+
+
+TEST(EvidenceRecorder, ClosedClipCarriesTheChecksumOfItsFile) {
+  TempDir dir;
+  auto recorder = startOk(optionsFor(dir.path()));
+  recordClip(*recorder, "cam", alarmId(7), 30, kBaseUs);
+  recorder->flush();
+  const auto clips = recorder->listClips();
+  ASSERT_EQ(clips.size(), 1u);
+  const auto& clip = clips[0];
+  ASSERT_EQ(clip.state, ClipState::kComplete);
+  ASSERT_EQ(clip.sha256.size(), 64u);
+  EXPECT_EQ(clip.sha256, core::sha256Hex(readFile(clip.path)));
+  auto last = recorder->readChunk(clip.id, 0, 4 << 20);
+  ASSERT_TRUE(last) << last.error().message;
+  EXPECT_TRUE(last->eof);
+  EXPECT_EQ(last->sha256, clip.sha256);
+  // Kept in the metadata: a restart has it without reading the clip again.
+  std::string why;
+  const auto sidecar = readSidecar(clip.path, &why);
+  ASSERT_TRUE(sidecar) << why;
+  EXPECT_EQ(sidecar->sha256, clip.sha256);
+}
+
+TEST(ClipStore, ClipIdsAreCheckedBeforeAnyFileIsOpened) {
+  const std::string alarm(32, 'a');
+  EXPECT_TRUE(validClipId("2025-11-24/" + alarm + "/hall-a-1.mp4"));
+  EXPECT_TRUE(validClipId("2025-11-24/" + alarm + "/hall-a-1.2.mp4"));
+  for (const std::string& bad : std::vector<std::string>{
+           "../../etc/passwd", "/etc/passwd", "2025-11-24/" + alarm + "/../x.mp4",
+        "2025-11-24/" + alarm + "/hall-a-1.json", "2025-11-24/" + alarm + "/hall a.mp4",
+        "2025-11-24/" + alarm + "/sub/hall.mp4", "2025-11-24/" + alarm.substr(1) + "/hall.mp4",
+        "2025-1x-24/" + alarm + "/hall.mp4", "2025-11-24/" + alarm + "/hall-a-1.1.mp4", ""})
+    EXPECT_FALSE(validClipId(bad)) << bad;
+}
+
+// The raise falls in the third GOP (keyframes at units 0, 10, 20, 30): the
+// snapshot is keyframe 20, the newest captured at or before the raise.
+TEST(EvidenceRecorder, SnapshotIsTheKeyframeAtOrBeforeTheRaise) {
+  TempDir dir;
+  auto options = optionsFor(dir.path());
+  auto recorder = startOk(options);
+  const auto id = alarmId(8);
+  const auto units = makeUnits(41);
+  const std::string sid = snapshotId(id, "cam");
+  EXPECT_EQ(recorder->readSnapshot(sid).error().code, "unknown_snapshot");
+  recorder->requestSnapshot(id, {"cam"}, kBaseUs + 25 * kFrameUs);
+  EXPECT_EQ(recorder->readSnapshot(sid).error().code, "not_ready") << "known as pending at once";
+  feed(*recorder, "cam", units, 0, 40, {{id, 1}});
+  feed(*recorder, "cam", units, 40, 41, {});
+  recorder->flush();
+  recorder->flushSnapshots();
+  auto shot = recorder->readSnapshot(sid);
+  ASSERT_TRUE(shot) << shot.error().message;
+  EXPECT_EQ(shot->info.captured_us, kBaseUs + 20 * kFrameUs);
+  EXPECT_EQ(shot->info.width, 320);
+  EXPECT_EQ(shot->info.height, 240);
+  EXPECT_EQ(jpegSize(shot->jpeg), (std::pair{320, 240}));
+  const auto clips = recorder->listClips();
+  ASSERT_EQ(clips.size(), 1u);
+  EXPECT_EQ(fs::path(shot->info.path).parent_path(), fs::path(clips[0].path).parent_path()) << "beside its clip";
+  EXPECT_EQ(recorder->stats().bytes, clips[0].bytes + shot->jpeg.size()) << "counted in the evidence bytes";
+
+  // Found again after a restart.
+  recorder.reset();
+  recorder = startOk(options);
+  auto again = recorder->readSnapshot(sid);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->jpeg, shot->jpeg);
+  EXPECT_EQ(again->info.width, 320);
+}
+
+// Nothing of the camera before the raise: the first keyframe after it.
+TEST(EvidenceRecorder, SnapshotWithoutABufferedKeyframeIsTheNextKeyframe) {
+  TempDir dir;
+  auto recorder = startOk(optionsFor(dir.path()));
+  const auto id = alarmId(9);
+  const auto units = makeUnits(31);
+  recorder->requestSnapshot(id, {"cam"}, kBaseUs);
+  feed(*recorder, "cam", units, 5, 30, {{id, 2}});  // starts mid-GOP, after the raise
+  recorder->flush();
+  recorder->flushSnapshots();
+  auto shot = recorder->readSnapshot(snapshotId(id, "cam"));
+  ASSERT_TRUE(shot) << shot.error().message;
+  EXPECT_EQ(shot->info.captured_us, kBaseUs + 10 * kFrameUs);
+}
+
+TEST(EvidenceRecorder, SnapshotIsPrunedWithTheLastClipOfItsAlarmAndCamera) {
+  TempDir dir;
+  auto options = optionsFor(dir.path());
+  auto recorder = startOk(options);
+  const auto old_alarm = alarmId(10);
+  const auto units = makeUnits(31);
+  recorder->requestSnapshot(old_alarm, {"cam"}, kBaseUs + 5 * kFrameUs);
+  feed(*recorder, "cam", units, 0, 30, {{old_alarm, 2}});
+  feed(*recorder, "cam", units, 30, 31, {});
+  recorder->flush();
+  recorder->flushSnapshots();
+  auto shot = recorder->readSnapshot(snapshotId(old_alarm, "cam"));
+  ASSERT_TRUE(shot) << shot.error().message;
+  const uint64_t old_bytes = recorder->stats().bytes;
+  recorder.reset();
+  // A quota that holds one alarm's evidence, not two: the old one goes, snapshot and all.
+  options.quota_bytes = old_bytes + old_bytes / 2;
+  recorder = startOk(options);
+  recordClip(*recorder, "cam", alarmId(11), 30, kBaseUs + 60'000'000);
+  recorder->flush();
+  EXPECT_EQ(recorder->readSnapshot(snapshotId(old_alarm, "cam")).error().code, "unknown_snapshot");
+  EXPECT_FALSE(fs::exists(shot->info.path));
+  EXPECT_LE(recorder->stats().bytes, options.quota_bytes);
 }
 
 }  // namespace

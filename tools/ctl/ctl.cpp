@@ -73,8 +73,18 @@ Gateway::Gateway(const Options& options, std::string endpoint)
 core::Result<json> Gateway::call(const std::string& cmd, const json& args) { return call(cmd, args, timeout_ms_); }
 
 core::Result<json> Gateway::call(const std::string& cmd, const json& args, int timeout_ms) {
+  auto reply = callWithData(cmd, args, timeout_ms);
+  if (!reply) return reply.error();
+  return std::move(reply->result);
+}
+
+core::Result<Gateway::WithData> Gateway::callWithData(const std::string& cmd, const json& args) {
+  return callWithData(cmd, args, timeout_ms_);
+}
+
+core::Result<Gateway::WithData> Gateway::callWithData(const std::string& cmd, const json& args, int timeout_ms) {
   const json request = {{"v", 1}, {"id", "vcgatectl"}, {"cmd", cmd}, {"args", args}};
-  auto text = client_.request(request.dump(), timeout_ms);
+  auto text = client_.requestWithData(request.dump(), timeout_ms);
   if (!text) {
     std::string why = text.error().message;
     if (endpoint_.starts_with("ipc://") && !std::filesystem::exists(endpoint_.substr(6)))
@@ -84,7 +94,7 @@ core::Result<json> Gateway::call(const std::string& cmd, const json& args, int t
           endpoint_.substr(6));
     return core::makeCodedError("unreachable", why);
   }
-  json reply = json::parse(text.value(), nullptr, false);
+  json reply = json::parse(text->body, nullptr, false);
   if (reply.is_discarded() || !reply.is_object())
     return core::makeCodedError("malformed",
                                 fmt::format("{} sent a reply that is not JSON: is it a vcgate gateway?", endpoint_));
@@ -92,7 +102,7 @@ core::Result<json> Gateway::call(const std::string& cmd, const json& args, int t
     const json error = reply.value("error", json::object());
     return core::makeCodedError(error.value("code", "refused"), error.value("message", "the gateway refused"));
   }
-  return reply.value("result", json::object());
+  return WithData{reply.value("result", json::object()), text->data.value_or(std::vector<uint8_t>{})};
 }
 
 int reportError(const Options& options, const core::Error& error, const std::string& what) {
@@ -104,7 +114,8 @@ int reportError(const Options& options, const core::Error& error, const std::str
   }
   // The protocol's refusal codes (docs/protocol.md section 7) come from the gateway.
   static const std::set<std::string> kRefusals = {
-      "bad_request", "unknown_command", "invalid_argument", "unknown_camera", "unknown_alarm", "forbidden", "internal"};
+      "bad_request",  "unknown_command", "invalid_argument", "unknown_camera", "unknown_alarm",   "forbidden",
+      "not_available", "unknown_clip",   "bad_offset",       "not_ready",      "unknown_snapshot", "internal"};
   if (kRefusals.contains(code))
     std::cerr << "vcgatectl: the gateway refused (" << code << "): " << error.message << "\n";
   else

@@ -62,6 +62,14 @@ class Gateway {
   Gateway(const Options& options, std::string endpoint);
   core::Result<json> call(const std::string& cmd, const json& args = json::object());
   core::Result<json> call(const std::string& cmd, const json& args, int timeout_ms);
+  // For commands whose reply carries bytes in a second frame (clip.fetch,
+  // snapshot.fetch): the result and those bytes.
+  struct WithData {
+    json result;
+    std::vector<uint8_t> data;
+  };
+  core::Result<WithData> callWithData(const std::string& cmd, const json& args);
+  core::Result<WithData> callWithData(const std::string& cmd, const json& args, int timeout_ms);
   const std::string& endpoint() const { return endpoint_; }
 
  private:
@@ -100,5 +108,6 @@ void addProbeCommand(CLI::App& app, Ctl& ctl);    // probe
 void addConfigCommands(CLI::App& app, Ctl& ctl);  // check-config
 void addBusCommands(CLI::App& app, Ctl& ctl);     // bus ping
 void addBundleCommand(CLI::App& app, Ctl& ctl);   // bundle
+void addClipCommands(CLI::App& app, Ctl& ctl);    // clips, fetch
 
 }  // namespace vcgate::ctl

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   addConfigCommands(app, ctl);
   addBusCommands(app, ctl);
   addBundleCommand(app, ctl);
+  addClipCommands(app, ctl);
 
   try {
     app.parse(argc, argv);
