@@ -8,7 +8,9 @@
 //  - every bad request gets its coded refusal and changes nothing;
 //  - the alarm's clip can be listed and fetched in chunks, across a gateway
 //    restart in the middle, byte-identical to the file on disk, and plays;
-//  - the alarm's snapshot is a JPEG of the camera's picture size.
+//  - the alarm's snapshot is a JPEG of the camera's picture size;
+//  - vcgatectl, pointed at the same TCP endpoint, lists the clip and finishes
+//    a partial copy of it (and fetches the snapshot), verified by checksum.
 #include <signal.h>
 
 #include <gtest/gtest.h>
@@ -164,6 +166,17 @@ std::optional<std::pair<int, int>> decodeJpeg(const std::vector<uint8_t>& jpeg) 
 std::vector<uint8_t> readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Runs vcgatectl --json against `endpoint` to completion: its exit code and its JSON line.
+std::pair<std::optional<int>, json> ctl(const std::string& endpoint, std::vector<std::string> args) {
+  std::vector<std::string> argv{VCGATE_CTL_BIN, "-e", endpoint, "--json"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildProcess child;
+  EXPECT_TRUE(child.start(argv));
+  auto line = child.readLine(30s);
+  const auto exit = child.wait(30s);
+  return {exit, line ? json::parse(*line, nullptr, false) : json()};
 }
 
 // Polls `cmd` until its answer is not "not_ready" (a snapshot being taken).
@@ -376,6 +389,33 @@ TEST(PlatformCommands, AlarmLifecycleRefusalsClipsAndSnapshotsOverTcp) {
   ASSERT_TRUE(snap_again.ok()) << snap_again.reply.dump();
   EXPECT_EQ(snap_again.data, snap.data);
   EXPECT_EQ(snap_again.result()["width"], 320);
+
+  // The technician's tool over the same endpoint: lists the clip, finishes a
+  // partial copy (the first 1000 bytes) and fetches the snapshot.
+  const auto [list_exit, listed] = ctl(again.commands, {"clips", "--alarm", id});
+  EXPECT_EQ(list_exit, 0);
+  ASSERT_EQ(listed.value("clips", json::array()).size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["clips"][0]["id"], clip_id);
+  const std::string partial = (dir.path() / "partial.mp4").string();
+  {
+    std::ofstream out(partial, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(fetched.data()), 1000);
+  }
+  const auto [fetch_exit, fetch_json] = ctl(again.commands, {"fetch", clip_id, partial, "--chunk-bytes", "65536"});
+  EXPECT_EQ(fetch_exit, 0) << fetch_json.dump();
+  EXPECT_EQ(fetch_json.value("resumed_from", 0), 1000) << fetch_json.dump();
+  EXPECT_TRUE(fetch_json.value("verified", false)) << fetch_json.dump();
+  EXPECT_EQ(readFile(partial), fetched);
+  const std::string jpeg_file = (dir.path() / "cam-a.jpg").string();
+  const auto [snap_exit, snap_json] = ctl(again.commands, {"fetch", snapshot_id, jpeg_file});
+  EXPECT_EQ(snap_exit, 0) << snap_json.dump();
+  EXPECT_EQ(readFile(jpeg_file), *snap.data);
+  // A refusal is exit 1 with the gateway's code, and leaves no file behind.
+  const std::string none = (dir.path() / "none.mp4").string();
+  const auto [bad_exit, bad_json] = ctl(again.commands, {"fetch", "../../etc/passwd", none});
+  EXPECT_EQ(bad_exit, 1);
+  EXPECT_EQ(bad_json.value("code", ""), "invalid_argument") << bad_json.dump();
+  EXPECT_FALSE(std::filesystem::exists(none));
 
   ASSERT_TRUE(again.process.signal(SIGTERM));
   EXPECT_EQ(again.process.wait(15s), 0);
