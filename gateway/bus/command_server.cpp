@@ -22,6 +22,8 @@ struct CommandServer::Socket {
 
 namespace {
 
+constexpr int64_t kMaxRequestBytes = 64 * 1024;
+
 // ipc:// paths need their directory, and only the owner and its group may talk
 // to the control socket (root and the vcgate group).
 void prepareIpcPath(const std::string& address) {
@@ -40,11 +42,23 @@ void restrictIpcPath(const std::string& address) {
 }  // namespace
 
 core::Result<std::unique_ptr<CommandServer>> CommandServer::create(const std::vector<Endpoint>& endpoints,
-                                                                   RequestHandler handler) {
+                                                                   RequestHandler handler,
+                                                                   const std::optional<CurveServer>& curve,
+                                                                   std::shared_ptr<AuthStats> auth_stats) {
   std::unique_ptr<CommandServer> server(new CommandServer(std::move(handler)));
+  if (curve) {
+    auto zap = ZapAuthenticator::start(*server->context_, curve->clients,
+                                       auth_stats ? std::move(auth_stats) : std::make_shared<AuthStats>());
+    if (!zap) return zap.error();
+    server->zap_ = std::move(*zap);
+  }
   for (const auto& endpoint : endpoints) {
     auto socket = std::make_unique<Socket>(*server->context_, endpoint.channel);
     socket->socket.set(zmq::sockopt::linger, 0);
+    // A request is a small JSON object: anything this big is hostile, and
+    // ZeroMQ drops the peer before it is buffered.
+    socket->socket.set(zmq::sockopt::maxmsgsize, kMaxRequestBytes);
+    if (curve && endpoint.address.starts_with("tcp://")) applyCurveServer(socket->socket, *curve, "vcgate." + endpoint.channel);
     prepareIpcPath(endpoint.address);
     try {
       socket->socket.bind(endpoint.address);
@@ -87,6 +101,7 @@ CommandServer::~CommandServer() {
       std::filesystem::remove(socket->bound.substr(6), ec);
     }
   }
+  zap_.reset();  // its socket must be closed before the context can terminate
   context_->close();
 }
 
@@ -107,7 +122,15 @@ void CommandServer::poll() {
         zmq::message_t extra;
         if (!socket->socket.recv(extra, zmq::recv_flags::dontwait)) break;
       }
-      Reply reply = handler_(request.to_string(), RequestOrigin{socket->channel});
+      RequestOrigin origin{socket->channel, {}, {}};
+      // Set by the ZAP handler on a CURVE connection; nothing else can set it.
+      // (zmq_msg_gets, not message_t::gets, which throws when the property is absent.)
+      if (const char* user_id = zmq_msg_gets(request.handle(), "User-Id"); user_id && *user_id)
+        if (auto identity = parseUserId(user_id)) {
+          origin.client = identity->name;
+          origin.role = std::string(toString(identity->role));
+        }
+      Reply reply = handler_(request.to_string(), origin);
       try {
         if (reply.data) {
           socket->socket.send(zmq::buffer(reply.body), zmq::send_flags::dontwait | zmq::send_flags::sndmore);
@@ -122,8 +145,8 @@ void CommandServer::poll() {
   }
 }
 
-CommandClient::CommandClient(std::string endpoint)
-    : endpoint_(std::move(endpoint)), context_(std::make_unique<zmq::context_t>(1)) {}
+CommandClient::CommandClient(std::string endpoint, std::optional<CurveClient> curve)
+    : endpoint_(std::move(endpoint)), curve_(std::move(curve)), context_(std::make_unique<zmq::context_t>(1)) {}
 
 CommandClient::~CommandClient() {
   if (socket_) socket_->close();
@@ -140,6 +163,7 @@ core::Result<Reply> CommandClient::requestWithData(const std::string& body, int 
   if (!socket_) {
     socket_ = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::req);
     socket_->set(zmq::sockopt::linger, 0);
+    if (curve_) applyCurveClient(*socket_, *curve_);
     try {
       socket_->connect(endpoint_);
     } catch (const zmq::error_t& e) {
@@ -152,8 +176,12 @@ core::Result<Reply> CommandClient::requestWithData(const std::string& body, int 
     zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
     if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) == 0) {
       socket_.reset();
-      return core::makeError(fmt::format("no reply from {} within {} ms (is vcgated running?)", endpoint_,
-                                         timeout_ms));
+      // A CURVE server that refuses a key just closes the connection: from
+      // here that looks like silence, so name both causes.
+      return core::makeError(fmt::format("no reply from {} within {} ms ({})", endpoint_, timeout_ms,
+                                         curve_ ? "is vcgated running, with this key in its security.clients "
+                                                  "and this server key?"
+                                                : "is vcgated running?"));
     }
     zmq::message_t frame;
     (void)socket_->recv(frame, zmq::recv_flags::none);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/bus/curve.h"
 #include "gateway/core/result.h"
 
 namespace zmq {
@@ -22,10 +23,12 @@ class socket_t;
 
 namespace vcgate::bus {
 
-// Who sent a request: which endpoint it came in on ("control" or "commands").
-// The security work adds the client's key and role here.
+// Who sent a request: which endpoint it came in on ("control" or "commands")
+// and, on a CURVE endpoint, the allow-list entry of the client's key.
 struct RequestOrigin {
   std::string channel;
+  std::string client;  // security.clients[].name; empty when not authenticated
+  std::string role;    // "viewer", "operator", "admin"; empty when not authenticated
 };
 
 // A reply: the JSON object (frame 1) and, for commands that return file
@@ -44,8 +47,14 @@ class CommandServer {
     std::string channel;   // "control" or "commands"
     std::string address;   // ipc://..., tcp://...
   };
+  // With `curve`, every tcp:// endpoint is a CURVE server that lets in only
+  // the allow-listed keys (counted in `auth_stats`), and each request's
+  // origin carries the client's name and role. ipc:// endpoints stay as they
+  // are: their file mode is their guard.
   static core::Result<std::unique_ptr<CommandServer>> create(const std::vector<Endpoint>& endpoints,
-                                                            RequestHandler handler);
+                                                            RequestHandler handler,
+                                                            const std::optional<CurveServer>& curve = std::nullopt,
+                                                            std::shared_ptr<AuthStats> auth_stats = nullptr);
   ~CommandServer();
 
   // Endpoints as bound (ports resolved).
@@ -59,6 +68,7 @@ class CommandServer {
 
   RequestHandler handler_;
   std::unique_ptr<zmq::context_t> context_;
+  std::unique_ptr<ZapAuthenticator> zap_;  // before the sockets bind, gone before the context
   std::vector<std::unique_ptr<Socket>> sockets_;
   unsigned timer_ = 0;
 };
@@ -68,7 +78,9 @@ class CommandServer {
 // One thread per instance.
 class CommandClient {
  public:
-  explicit CommandClient(std::string endpoint);
+  // With `curve`, the endpoint must be a gateway's CURVE endpoint whose
+  // allow-list holds this key pair.
+  explicit CommandClient(std::string endpoint, std::optional<CurveClient> curve = std::nullopt);
   ~CommandClient();
   // The JSON reply (frame 1); a second frame, if any, is discarded.
   core::Result<std::string> request(const std::string& body, int timeout_ms);
@@ -77,6 +89,7 @@ class CommandClient {
 
  private:
   std::string endpoint_;
+  std::optional<CurveClient> curve_;
   std::unique_ptr<zmq::context_t> context_;
   std::unique_ptr<zmq::socket_t> socket_;
 };

@@ -25,7 +25,27 @@ core::Result<std::unique_ptr<Publisher>> Publisher::create(PublisherOptions opti
   if (publisher->options_.send_buffer_bytes > 0) socket.set(zmq::sockopt::sndbuf, publisher->options_.send_buffer_bytes);
   // On shutdown, give queued messages a moment to leave, but never hang on a dead peer.
   socket.set(zmq::sockopt::linger, 500);
+  const auto& curve = publisher->options_.curve;
+  if (curve) {
+    if (!publisher->options_.auth_stats) publisher->options_.auth_stats = std::make_shared<AuthStats>();
+    auto zap = ZapAuthenticator::start(*publisher->context_, curve->clients, publisher->options_.auth_stats);
+    if (!zap) return zap.error();
+    publisher->zap_ = std::move(*zap);
+  }
+  // A gateway runs without the count rather than not at all.
+  if (auto monitor = ConnectionMonitor::start(*publisher->context_, socket, "publish", publisher->options_.auth_stats))
+    publisher->monitor_ = std::move(*monitor);
+  else
+    spdlog::warn("{}: subscribers will not be counted", monitor.error().message);
   for (const auto& endpoint : publisher->options_.endpoints) {
+    // One socket binds every endpoint; CURVE applies to the tcp ones, so
+    // the options are set per bind (they are read when a bind happens).
+    const bool secured = curve && endpoint.starts_with("tcp://");
+    if (secured) {
+      applyCurveServer(socket, *curve, "vcgate.publish");
+    } else if (curve) {
+      socket.set(zmq::sockopt::curve_server, 0);
+    }
     try {
       socket.bind(endpoint);
     } catch (const zmq::error_t& e) {
@@ -46,7 +66,14 @@ Publisher::Publisher(PublisherOptions options, media::FrameDispatcher& dispatche
 
 Publisher::~Publisher() {
   socket_->close();
+  monitor_.reset();  // their sockets must be closed before the context can terminate
+  zap_.reset();
   context_->close();
+}
+
+std::optional<int> Publisher::subscriberCount() const {
+  if (!monitor_) return std::nullopt;
+  return monitor_->count();
 }
 
 void Publisher::configureCameras(const std::vector<config::CameraConfig>& cameras) {

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "gateway/alarm/alarm.h"
+#include "gateway/bus/connection_monitor.h"
+#include "gateway/bus/curve.h"
 #include "gateway/bus/protocol.h"
 #include "gateway/bus/uplink_budget.h"
 #include "gateway/config/config.h"
@@ -46,6 +48,10 @@ struct PublisherOptions {
   // bus.uplink.budget_kbps in bits per second; 0 = unlimited. Alarm video
   // beyond it degrades by level (UplinkBudget); events and heartbeats always go.
   uint64_t uplink_budget_bps = 0;
+  // security.curve: every tcp:// endpoint is a CURVE server for these keys;
+  // decisions are counted in auth_stats (shared with the command server).
+  std::optional<CurveServer> curve;
+  std::shared_ptr<AuthStats> auth_stats;
 };
 
 class Publisher final : public media::FrameSink {
@@ -56,6 +62,8 @@ class Publisher final : public media::FrameSink {
 
   // The endpoints as bound, with the ports the system picked.
   const std::vector<std::string>& boundEndpoints() const { return bound_; }
+  // Subscribers connected now (handshake done); nullopt if they cannot be counted. Any thread.
+  std::optional<int> subscriberCount() const;
   uint64_t bootId() const { return options_.boot_id; }
 
   // Any thread: each posts a task to the worker.
@@ -134,6 +142,8 @@ class Publisher final : public media::FrameSink {
   media::FrameDispatcher& dispatcher_;
   const core::Clock& clock_;
   std::unique_ptr<zmq::context_t> context_;
+  std::unique_ptr<ZapAuthenticator> zap_;  // started before the socket binds
+  std::unique_ptr<ConnectionMonitor> monitor_;  // counts subscribers
   std::unique_ptr<zmq::socket_t> socket_;
   std::vector<std::string> bound_;
   std::map<std::string, Lane> lanes_;

@@ -145,6 +145,7 @@ core::Result<Subscriber> Subscriber::create(const SubscriberOptions& options) {
     // Reconnect with backoff up to 5 s, not every 100 ms, while a gateway is down.
     s.set(zmq::sockopt::reconnect_ivl_max, 5000);
     for (const auto& prefix : options.prefixes) s.set(zmq::sockopt::subscribe, prefix);
+    if (options.curve) applyCurveClient(s, *options.curve);
   } catch (const zmq::error_t& e) {
     return core::makeError(fmt::format("could not create the ZeroMQ SUB socket: {}", e.what()));
   }

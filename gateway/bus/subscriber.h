@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "gateway/bus/curve.h"
 #include "gateway/bus/protocol.h"
 #include "gateway/core/result.h"
 
@@ -36,6 +37,9 @@ struct SubscriberOptions {
   // The kernel's receive buffer per connection (SO_RCVBUF), 0 = the system's
   // default. Small values make back-pressure reach the gateway sooner.
   int receive_buffer_bytes = 0;
+  // For a gateway with security.curve: this client's key pair and the
+  // gateway's public key. A key the gateway does not allow receives nothing.
+  std::optional<CurveClient> curve;
 };
 
 struct VideoMessage {

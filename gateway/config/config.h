@@ -38,6 +38,7 @@ struct CameraConfig {
   std::string name;               // defaults to id
   std::string uri;                // required; rtsp://, rtsps://, file:// (stored absolute), test://
   std::string sub_uri;            // optional sub-stream (analytics), same schemes
+  std::string password_file;      // rtsp:// password, read at each connect from this 0600 file
   bool enabled = true;
   Transport transport = Transport::kTcp;
   std::chrono::milliseconds latency{200};          // rtsp jitterbuffer latency
@@ -146,6 +147,22 @@ struct MetricsConfig {
   std::chrono::milliseconds interval{15'000};  // metrics.interval_s
 };
 
+// security: CURVE on the bus's TCP endpoints and whom to let in (docs/security.md).
+struct AuthorizedClientConfig {
+  std::string name;        // security.clients[].name: shown in logs and counters
+  std::string public_key;  // security.clients[].public_key: Z85, 40 characters
+  std::string role = "viewer";  // security.clients[].role: viewer | operator | admin
+  bool operator==(const AuthorizedClientConfig&) const = default;
+};
+
+struct SecurityConfig {
+  bool curve = false;            // security.curve: every tcp:// endpoint encrypts and authenticates
+  std::string secret_key_file;   // security.secret_key_file: the gateway's CURVE secret key (mode 0600)
+  std::vector<AuthorizedClientConfig> clients;  // security.clients: the allow-list
+  std::string user;              // security.user: drop root to this user once started; empty = stay
+  bool operator==(const SecurityConfig&) const = default;
+};
+
 struct Config {
   std::string source_path;  // the file this was loaded from, for messages
   SiteConfig site;
@@ -156,6 +173,7 @@ struct Config {
   EvidenceConfig evidence;
   AlarmsConfig alarms;
   MetricsConfig metrics;
+  SecurityConfig security;
   // Per-camera analytics (cameras[].analytics in the file), gathered here for the analytics sink.
   analytics::AnalyticsConfig analytics;
   std::optional<board::BoardConfig> board;  // board: absent = no board inputs

@@ -114,6 +114,7 @@ class Loader {
         {"evidence", [&](const Entry& e) { readEvidence(e, config.evidence); }},
         {"alarms", [&](const Entry& e) { readAlarms(e, config.alarms); }},
         {"metrics", [&](const Entry& e) { readMetrics(e, config.metrics); }},
+        {"security", [&](const Entry& e) { readSecurity(e, config.security); }},
         {"rules", [&](const Entry& e) { rules_entry = e; }},
         {"board", [&](const Entry& e) { config.board = readBoard(e); }},
         {"camera_defaults", [&](const Entry& e) { defaults_entry = e; }},
@@ -526,6 +527,71 @@ class Loader {
     walkMapping(e.value, e.keyAt(), fields, "metrics.", "metrics", diag_);
   }
 
+  void readSecurity(const Entry& e, SecurityConfig& security) {
+    const Field fields[] = {
+        {"curve", [&](const Entry& v) { assign(security.curve, readBool(v, diag_)); }},
+        {"secret_key_file", [&](const Entry& v) { assign(security.secret_key_file, readAbsolutePath(v)); }},
+        {"user", [&](const Entry& v) { assign(security.user, readString(v, diag_)); }},
+        {"clients", [&](const Entry& v) { readClients(v, security.clients); }},
+    };
+    if (!walkMapping(e.value, e.keyAt(), fields, "security.", "security", diag_)) return;
+    if (security.curve && security.secret_key_file.empty())
+      diag_.error(e.keyAt(), "security.curve is on but there is no 'secret_key_file' (make one with 'vcgatectl keygen')");
+    if (security.curve && security.clients.empty())
+      diag_.error(e.keyAt(), "security.curve is on but 'clients' is empty: no platform could connect");
+  }
+
+  void readClients(const Entry& e, std::vector<AuthorizedClientConfig>& clients) {
+    if (!e.value.IsSequence()) {
+      diag_.error(e.at(), "security.clients must be a list of {name, public_key, role}");
+      return;
+    }
+    std::set<std::string> names, keys;
+    int index = 0;
+    for (const auto& item : e.value) {
+      AuthorizedClientConfig client;
+      const Location at = locationOf(item);
+      const Field fields[] = {
+          {"name", [&](const Entry& v) { assign(client.name, readId(v)); }, true, "add 'name: NAME' (who this key is)"},
+          {"public_key",
+           [&](const Entry& v) {
+             auto key = readString(v, diag_);
+             if (!key) return;
+             if (!isZ85Key(*key)) {
+               diag_.error(v.at(), fmt::format("{} must be a CURVE public key: 40 Z85 characters, as in the .key file "
+                                               "that 'vcgatectl keygen' writes (got {} characters)",
+                                               v.name, key->size()));
+               return;
+             }
+             if (!keys.insert(*key).second) diag_.error(v.at(), "this public key is already on the list");
+             client.public_key = *key;
+           },
+           true, "add 'public_key: KEY' (the client's .key file)"},
+          {"role",
+           [&](const Entry& v) {
+             auto role = readString(v, diag_);
+             if (!role) return;
+             if (*role != "viewer" && *role != "operator" && *role != "admin") {
+               diag_.error(v.at(), fmt::format("{} '{}' is not a role: viewer, operator or admin", v.name, *role));
+               return;
+             }
+             client.role = *role;
+           }},
+      };
+      walkMapping(item, at, fields, "security.clients.", fmt::format("security client {}", ++index), diag_);
+      if (!client.name.empty() && !names.insert(client.name).second)
+        diag_.error(at, fmt::format("security client '{}' appears twice", client.name));
+      clients.push_back(std::move(client));
+    }
+  }
+
+  // Z85 as ZeroMQ encodes keys: 40 characters of its 85-character alphabet.
+  static bool isZ85Key(std::string_view text) {
+    static constexpr std::string_view kAlphabet =
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+    return text.size() == 40 && text.find_first_not_of(kAlphabet) == std::string_view::npos;
+  }
+
   void readAlarms(const Entry& e, AlarmsConfig& alarms) {
     const Field fields[] = {
         {"post_roll_s", [&](const Entry& v) { assign(alarms.post_roll_s, readNumber(v, 0, kMaxPostRollS, diag_)); }},
@@ -750,12 +816,19 @@ class Loader {
       fields.push_back({"uri", [&](const Entry& v) { assign(cam.uri, readCameraUri(v)); }, true,
                         "add the camera's stream address, e.g. 'uri: rtsp://192.0.2.10:554/stream1'"});
       fields.push_back({"sub_uri", [&](const Entry& v) { assign(cam.sub_uri, readCameraUri(v)); }});
+      fields.push_back({"password_file", [&](const Entry& v) { assign(cam.password_file, readAbsolutePath(v)); }});
       std::optional<analytics::CameraAnalyticsConfig> camera_analytics;
       fields.push_back({"analytics", [&](const Entry& v) { camera_analytics = readAnalytics(v, where); }});
 
       const Location at = locationOf(item);
       if (!walkMapping(item, at.line ? at : e.keyAt(), fields, "", where, diag_)) continue;
       if (cam.name.empty()) cam.name = cam.id;
+      if (!cam.password_file.empty() && !cam.uri.starts_with("rtsp"))
+        diag_.error(at, fmt::format("{}: password_file is for rtsp:// cameras only", where));
+      else if (!cam.password_file.empty() && core::parseUri(cam.uri) && core::parseUri(cam.uri)->has_password)
+        diag_.error(at, fmt::format("{}: the uri has a password and password_file gives another: keep only "
+                                    "password_file (a password in the config ends up in copies of it)",
+                                    where));
       if (camera_analytics) {
         camera_analytics->camera = cam.id;
         analytics.cameras.push_back(std::move(*camera_analytics));

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "gateway/control/authorization.h"
 #include "gateway/core/sha256.h"
 #include "gateway/core/uri.h"
 
@@ -322,6 +323,7 @@ bus::Reply CommandHandler::handle(const std::string& text, const bus::RequestOri
       throw Refusal{"bad_request", fmt::format("unsupported or missing protocol version (this gateway speaks v{})",
                                                bus::kProtocolVersion)};
     const std::string cmd = request.value("cmd", "");
+    if (auto refusal = refusalFor(cmd, origin)) throw Refusal{"forbidden", *refusal};
     const json& args = argsOf(request);
     auto& alarms = *context_.alarms;
     json result;
@@ -345,6 +347,14 @@ bus::Reply CommandHandler::handle(const std::string& text, const bus::RequestOri
                        {"subscribers", subscribers ? json(*subscribers) : json(nullptr)},
                        {"control", config ? json(config->bus.control) : json(nullptr)},
                        {"commands", config ? json(config->bus.commands) : json::array()}};
+      if (context_.auth_stats) {
+        const auto auth = context_.auth_stats->snapshot();
+        result["bus"]["security"] = {{"curve", config && config->security.curve},
+                                     {"allowed_clients", config ? config->security.clients.size() : 0},
+                                     {"connections_allowed", auth.allowed},
+                                     {"connections_denied", auth.denied},
+                                     {"last_denied", auth.last_denied}};
+      }
       result["health"] = assessHealth(
           result, context_.camera_stats ? context_.camera_stats() : std::vector<media::CameraStatsSnapshot>{});
     } else if (cmd == "cameras") {
@@ -499,8 +509,8 @@ bus::Reply CommandHandler::handle(const std::string& text, const bus::RequestOri
                 {"sha256", core::sha256Hex(file->jpeg)}};
       data = std::move(file->jpeg);
     } else if (cmd == "reload") {
-      if (origin.channel != "control")
-        throw Refusal{"forbidden", "reload is only accepted on the local control socket"};
+      if (origin.channel != "control" && origin.role != "admin")  // a clear-text platform endpoint never reloads
+        throw Refusal{"forbidden", "reload is only accepted on the local control socket or from an admin key"};
       const std::string error = context_.reload ? context_.reload() : "reload is not available";
       if (!error.empty()) throw Refusal{"invalid_argument", error};
       result = json::object();

@@ -17,6 +17,7 @@
 #include "firmware/board/board.h"
 #include "gateway/alarm/alarm_engine.h"
 #include "gateway/bus/command_server.h"
+#include "gateway/bus/curve.h"
 #include "gateway/bus/protocol.h"
 #include "gateway/bus/publisher.h"
 #include "gateway/config/config.h"
@@ -54,6 +55,8 @@ struct CommandContext {
   // Subscribers connected to the publish endpoints, if the publisher counts
   // them. Unset or nullopt: reported as unknown (null).
   std::function<std::optional<int>()> subscribers;
+  // CURVE decisions on the bus (security.curve); unset: not reported.
+  std::shared_ptr<bus::AuthStats> auth_stats;
   // The platform's acknowledgement of alarm events by their journal event_id;
   // returns how many were outstanding. Unset: event.ack is refused.
   std::function<core::Result<size_t>(const std::vector<uint64_t>&)> ack_events;

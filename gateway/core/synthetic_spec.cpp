@@ -50,20 +50,40 @@ Result<SyntheticSpec> parseSyntheticUri(std::string_view text) {
       r = parseInt(key, value, 1, 1000, spec.gop);
     } else if (key == "pattern") {
       spec.pattern = value;
+    } else if (key == "incident") {
+      if (value == "blackout" || value == "outage") spec.incident = value;
+      else r = makeError(fmt::format("test:// incident '{}' is not known (use blackout or outage)", value));
+    } else if (key == "incident_every_s") {
+      r = parseInt(key, value, 10, 86400, spec.incident_every_s);
+    } else if (key == "incident_s") {
+      r = parseInt(key, value, 1, 3600, spec.incident_s);
     } else {
-      r = makeError(fmt::format(
-          "unknown test:// parameter '{}' (known: codec, width, height, fps, bitrate_kbps, gop, pattern)", key));
+      r = makeError(fmt::format("unknown test:// parameter '{}' (known: codec, width, height, fps, bitrate_kbps, gop, "
+                                "pattern, incident, incident_every_s, incident_s)",
+                                key));
     }
     if (!r) return r.error();
   }
   if (spec.width % 2 || spec.height % 2) return makeError("test:// width and height must be even");
+  if (!spec.incident.empty() && spec.incident_s >= spec.incident_every_s)
+    return makeError("test:// incident_s must be shorter than incident_every_s");
   return spec;
+}
+
+bool incidentActive(const SyntheticSpec& spec, int64_t wall_s) {
+  if (spec.incident.empty()) return false;
+  // The incident closes each period: a camera that just started streams first.
+  const int64_t into = wall_s % spec.incident_every_s;
+  return into >= spec.incident_every_s - spec.incident_s;
 }
 
 std::string toUri(const SyntheticSpec& spec) {
   return fmt::format("test://{}?codec={}&width={}&height={}&fps={}&bitrate_kbps={}&gop={}&pattern={}", spec.name,
                      codecName(spec.codec), spec.width, spec.height, spec.fps, spec.bitrate_kbps, spec.gop,
-                     spec.pattern);
+                     spec.pattern) +
+         (spec.incident.empty() ? std::string()
+                                : fmt::format("&incident={}&incident_every_s={}&incident_s={}", spec.incident,
+                                              spec.incident_every_s, spec.incident_s));
 }
 
 }  // namespace vcgate::core

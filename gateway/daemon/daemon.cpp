@@ -12,6 +12,7 @@
 #include "gateway/control/metrics.h"
 #include "gateway/core/log.h"
 #include "gateway/core/uri.h"
+#include "gateway/daemon/security_setup.h"
 
 namespace vcgate::daemon {
 namespace {
@@ -253,7 +254,15 @@ void Daemon::startDelivery() {
 }
 
 bool Daemon::startBus() {
+  auto curve = curveServerFrom(config_.security);
+  if (!curve) {
+    spdlog::error("{}", curve.error().message);
+    return false;
+  }
+  warnAboutClearText(config_);
   bus::PublisherOptions options;
+  options.curve = *curve;
+  options.auth_stats = auth_stats_;
   options.site = config_.site.id;
   options.endpoints = config_.bus.publish;
   options.send_hwm = config_.bus.send_hwm;
@@ -266,7 +275,11 @@ bool Daemon::startBus() {
   publisher_ = std::move(*publisher);
   cameras_->dispatcher().addSink(publisher_.get());
   publisher_->configureCameras(config_.cameras);
-  for (const auto& endpoint : publisher_->boundEndpoints()) spdlog::info("publishing on {}", endpoint);
+  for (const auto& endpoint : publisher_->boundEndpoints())
+    spdlog::info("publishing on {}{}", endpoint,
+                 *curve && endpoint.starts_with("tcp://")
+                     ? fmt::format(" (CURVE, {} allowed key(s))", (*curve)->clients.size())
+                     : "");
   if (options.uplink_budget_bps)
     spdlog::info("uplink budget {} kbit/s: beyond it, alarm video degrades from level 3 up", config_.bus.uplink_budget_kbps);
 
@@ -306,6 +319,8 @@ bool Daemon::startBus() {
   context.camera_stats = [this] { return cameras_->stats(); };
   context.evidence = evidence_.get();
   context.config = [this]() -> const config::Config& { return config_; };
+  context.auth_stats = auth_stats_;
+  context.subscribers = [this] { return publisher_->subscriberCount(); };
   context.board = [this]() -> std::optional<control::BoardView> {
     if (!board_) return std::nullopt;  // none configured, or it failed to start (logged then)
     return control::BoardView{std::string(board::toString(board_->kind())), board_->inputs(), board_->outputs(),
@@ -317,7 +332,8 @@ bool Daemon::startBus() {
   auto server = bus::CommandServer::create(
       endpoints, [this](const std::string& request, const bus::RequestOrigin& origin) {
         return handler_->handle(request, origin);
-      });
+      },
+      *curve, auth_stats_);
   if (!server) {
     spdlog::error("{}", server.error().message);
     return false;
@@ -350,6 +366,14 @@ int Daemon::run() {
     return 3;
   }
   startSources();
+  // Everything that may need root is open now: sockets, the board's lines, the watchdog.
+  if (auto dropped = dropPrivileges(config_.security.user); !dropped) {
+    spdlog::error("{}; exiting", dropped.error().message);
+    cameras_->stop(kShutdownBudget);
+    return 3;
+  } else if (!config_.security.user.empty()) {
+    spdlog::info("running as user {}", config_.security.user);
+  }
   cameras_->apply(config_.cameras);
 
   timers_.push_back(g_timeout_add(kWatchIntervalMs, +[](gpointer self) -> gboolean {

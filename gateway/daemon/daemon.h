@@ -71,6 +71,7 @@ class Daemon {
   std::unique_ptr<analytics::AnalyticsSink> analytics_;
   std::unique_ptr<analytics::MainContextForwarder<board::InputEvent>> board_forward_;
   std::unique_ptr<board::Board> board_;
+  std::shared_ptr<bus::AuthStats> auth_stats_ = std::make_shared<bus::AuthStats>();  // CURVE decisions, both sockets
   std::unique_ptr<bus::Publisher> publisher_;
   std::unique_ptr<media::CameraManager> cameras_;
   std::unique_ptr<alarm::AlarmEngine> alarms_;

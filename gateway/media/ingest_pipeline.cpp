@@ -3,12 +3,15 @@
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 
+#include <algorithm>
+#include <cstring>
 #include <mutex>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "gateway/core/clock.h"
+#include "gateway/core/secret_file.h"
 #include "gateway/core/synthetic_spec.h"
 #include "gateway/core/uri.h"
 
@@ -224,6 +227,25 @@ void onNoMorePads(GstElement* element, gpointer data) {
   postStreamError(element, reason);
 }
 
+// A synthetic camera's scripted incident (test://...&incident=...): frames
+// are blacked out or dropped before the encoder while the incident is on.
+GstPadProbeReturn onSyntheticFrame(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  const auto& spec = *static_cast<const core::SyntheticSpec*>(data);
+  if (!core::incidentActive(spec, g_get_real_time() / G_USEC_PER_SEC)) return GST_PAD_PROBE_OK;
+  if (spec.incident == "outage") return GST_PAD_PROBE_DROP;
+  // "blackout": what a covered lens gives, in I420: luma 16, chroma 128.
+  GstBuffer* buffer = gst_buffer_make_writable(gst_pad_probe_info_get_buffer(info));
+  GstMapInfo map;
+  if (gst_buffer_map(buffer, &map, GST_MAP_WRITE)) {
+    const size_t luma = std::min<size_t>(map.size, static_cast<size_t>(GST_ROUND_UP_4(spec.width)) * spec.height);
+    std::memset(map.data, 16, luma);
+    std::memset(map.data + luma, 128, map.size - luma);
+    gst_buffer_unmap(buffer, &map);
+  }
+  GST_PAD_PROBE_INFO_DATA(info) = buffer;
+  return GST_PAD_PROBE_OK;
+}
+
 core::Result<GstElement*> buildSynthetic(const config::CameraConfig& camera, const SharedRef& shared) {
   auto spec = core::parseSyntheticUri(camera.uri);
   if (!spec) return spec.error();
@@ -237,7 +259,8 @@ core::Result<GstElement*> buildSynthetic(const config::CameraConfig& camera, con
            : fmt::format("x264enc tune=zerolatency speed-preset=ultrafast bitrate={} key-int-max={} threads=1",
                          spec->bitrate_kbps, spec->gop);
   const std::string description =
-      fmt::format("videotestsrc is-live=true pattern={} ! video/x-raw,format=I420,width={},height={},framerate={}/1 ! "
+      fmt::format("videotestsrc name=source is-live=true pattern={} ! "
+                  "video/x-raw,format=I420,width={},height={},framerate={}/1 ! "
                   "{} name=encoder",
                   spec->pattern, spec->width, spec->height, spec->fps, encoder);
   GError* error = nullptr;
@@ -246,6 +269,14 @@ core::Result<GstElement*> buildSynthetic(const config::CameraConfig& camera, con
     std::string message = error ? error->message : "unknown error";
     g_clear_error(&error);
     return core::makeError("cannot build the synthetic camera pipeline: " + message);
+  }
+  if (!spec->incident.empty()) {
+    GstElement* source = gst_bin_get_by_name(GST_BIN(pipeline), "source");
+    GstPad* pad = gst_element_get_static_pad(source, "src");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, onSyntheticFrame, new core::SyntheticSpec(*spec),
+                      [](gpointer data) { delete static_cast<core::SyntheticSpec*>(data); });
+    gst_object_unref(pad);
+    gst_object_unref(source);
   }
   std::string missing;
   GstElement* parse = addParseTail(GST_BIN(pipeline), spec->codec, shared, missing);
@@ -294,6 +325,18 @@ core::Result<GstElement*> buildRtsp(const config::CameraConfig& camera, const Sh
                "retry", 0, nullptr);
   gst_util_set_object_arg(G_OBJECT(src), "protocols",
                           camera.transport == config::Transport::kUdp ? "udp" : "tcp");
+  if (!camera.password_file.empty()) {
+    // Read at every connect, so a rotated password needs no restart.
+    auto password = core::readSecretFile(camera.password_file);
+    if (!password) {
+      gst_object_unref(pipeline);
+      gst_object_unref(gst_object_ref_sink(src));  // not in the pipeline yet
+      return core::makeError(fmt::format("cameras[].password_file: {}", password.error().message));
+    }
+    const auto uri = core::parseUri(camera.uri);
+    if (uri && !uri->user.empty()) g_object_set(src, "user-id", uri->user.c_str(), nullptr);
+    g_object_set(src, "user-pw", password->c_str(), nullptr);
+  }
   gst_bin_add(GST_BIN(pipeline), src);
   g_signal_connect_data(src, "select-stream", G_CALLBACK(onSelectStream), newSharedRef(shared),
                         [](gpointer d, GClosure*) { destroySharedRef(d); }, GConnectFlags(0));

@@ -451,7 +451,7 @@ cameras:
           "8:10: uri 'rtsp://192.0.2.3:99999/stream1' is not valid: invalid port '99999' (must be 1-65535)",
           "10:10: uri 'test://d?fps=500' is not valid: test:// parameter 'fps' is 500, must be between 1 and 120",
           "12:10: uri 'test://e?colour=red' is not valid: unknown test:// parameter 'colour' (known: codec, width, "
-          "height, fps, bitrate_kbps, gop, pattern)",
+          "height, fps, bitrate_kbps, gop, pattern, incident, incident_every_s, incident_s)",
           "14:10: uri '192.0.2.6/stream1' is not valid: not a URI: expected scheme://...",
           "17:14: sub_uri 'ftp://192.0.2.7/' has an unsupported scheme 'ftp': use rtsp://, rtsps://, file:// or "
           "test://",

@@ -28,6 +28,27 @@ TEST(SyntheticSpec, ParsesEveryParameterAndRoundTrips) {
   EXPECT_EQ(toUri(*spec), uri);
 }
 
+TEST(SyntheticSpec, ScriptedIncidentsCloseEachPeriodAndRoundTrip) {
+  const std::string uri =
+      "test://hall?codec=h264&width=640&height=360&fps=25&bitrate_kbps=800&gop=50&pattern=ball"
+      "&incident=outage&incident_every_s=60&incident_s=15";
+  auto spec = parseSyntheticUri(uri);
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_EQ(spec->incident, "outage");
+  EXPECT_EQ(toUri(*spec), uri);
+  // 45 s of video, then 15 s without, in every minute of the wall clock.
+  EXPECT_FALSE(incidentActive(*spec, 6000));
+  EXPECT_FALSE(incidentActive(*spec, 6044));
+  EXPECT_TRUE(incidentActive(*spec, 6045));
+  EXPECT_TRUE(incidentActive(*spec, 6059));
+  EXPECT_FALSE(incidentActive(*spec, 6060));
+  EXPECT_FALSE(incidentActive(*parseSyntheticUri("test://quiet"), 6059)) << "no incident unless asked for";
+
+  EXPECT_FALSE(parseSyntheticUri("test://x?incident=fire").ok());
+  EXPECT_FALSE(parseSyntheticUri("test://x?incident=blackout&incident_every_s=20&incident_s=20").ok());
+  EXPECT_FALSE(parseSyntheticUri("test://x?incident_every_s=5").ok());
+}
+
 TEST(SyntheticSpec, ErrorsNameTheParameter) {
   auto bad_codec = parseSyntheticUri("test://x?codec=vp8");
   ASSERT_FALSE(bad_codec.ok());

@@ -51,6 +51,17 @@ void printStatus(const json& s) {
     const json subscribers = b.value("subscribers", json(nullptr));
     fmt::print("{:<9} publish {}; subscribers {}\n", "bus", publish.empty() ? "-" : publish,
                subscribers.is_number() ? std::to_string(subscribers.get<int>()) : "not counted by this gateway");
+    if (b.contains("security")) {
+      const json& sec = b["security"];
+      if (!sec.value("curve", false)) {
+        fmt::print("{:<9} in the clear: security.curve is off (docs/security.md)\n", "security");
+      } else {
+        const uint64_t denied = sec.value("connections_denied", uint64_t{0});
+        fmt::print("{:<9} CURVE, {} key(s) allowed; {} connection(s) let in, {} denied{}\n", "security",
+                   sec.value("allowed_clients", 0), sec.value("connections_allowed", uint64_t{0}), denied,
+                   denied ? ", last: " + sec.value("last_denied", std::string()) : std::string());
+      }
+    }
   }
   if (s.contains("system")) {
     const json& sys = s["system"];

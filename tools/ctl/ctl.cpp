@@ -67,8 +67,24 @@ std::string controlEndpoint(const Options& options) {
 
 Gateway::Gateway(const Options& options) : Gateway(options, controlEndpoint(options)) {}
 
+namespace {
+
+std::optional<bus::CurveClient> curveOf(const Options& options, std::optional<core::Error>& error) {
+  if (options.key_file.empty()) return std::nullopt;
+  auto curve = bus::loadCurveClient(options.key_file, options.server_key);
+  if (!curve) {
+    error = core::makeCodedError("bad_key", curve.error().message);
+    return std::nullopt;
+  }
+  return std::move(*curve);
+}
+
+}  // namespace
+
 Gateway::Gateway(const Options& options, std::string endpoint)
-    : endpoint_(std::move(endpoint)), timeout_ms_(options.timeout_ms), client_(endpoint_) {}
+    : endpoint_(std::move(endpoint)),
+      timeout_ms_(options.timeout_ms),
+      client_(endpoint_, curveOf(options, key_error_)) {}
 
 core::Result<json> Gateway::call(const std::string& cmd, const json& args) { return call(cmd, args, timeout_ms_); }
 
@@ -83,6 +99,7 @@ core::Result<Gateway::WithData> Gateway::callWithData(const std::string& cmd, co
 }
 
 core::Result<Gateway::WithData> Gateway::callWithData(const std::string& cmd, const json& args, int timeout_ms) {
+  if (key_error_) return *key_error_;
   const json request = {{"v", 1}, {"id", "vcgatectl"}, {"cmd", cmd}, {"args", args}};
   auto text = client_.requestWithData(request.dump(), timeout_ms);
   if (!text) {

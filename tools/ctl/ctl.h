@@ -41,6 +41,10 @@ struct Options {
   std::string endpoint;  // -e: overrides the config
   bool json = false;
   int timeout_ms = 3000;
+  // CURVE, for a platform endpoint (-e tcp://...) of a gateway with
+  // security.curve: this client's secret key file and the gateway's public key.
+  std::string key_file;
+  std::string server_key;
 };
 
 // What every command's callback shares: the parsed options and the exit code to return.
@@ -75,6 +79,7 @@ class Gateway {
  private:
   std::string endpoint_;
   int timeout_ms_;
+  std::optional<core::Error> key_error_;  // --key/--server-key could not be read: every call fails with it
   bus::CommandClient client_;
 };
 
@@ -108,6 +113,7 @@ void addProbeCommand(CLI::App& app, Ctl& ctl);    // probe
 void addConfigCommands(CLI::App& app, Ctl& ctl);  // check-config
 void addBusCommands(CLI::App& app, Ctl& ctl);     // bus ping
 void addBundleCommand(CLI::App& app, Ctl& ctl);   // bundle
+void addKeygenCommand(CLI::App& app, Ctl& ctl);   // keygen
 void addClipCommands(CLI::App& app, Ctl& ctl);    // clips, fetch
 
 }  // namespace vcgate::ctl

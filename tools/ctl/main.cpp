@@ -16,6 +16,15 @@ int main(int argc, char** argv) {
                      kDefaultConfig + ")");
   app.add_option("-e,--endpoint", ctl.options.endpoint,
                  "Control endpoint, e.g. ipc:///run/vcgate/control.sock (also $VCGATE_CONTROL)");
+  auto* key = app.add_option("--key", ctl.options.key_file,
+                              "CURVE: this client's secret key file (NAME.key_secret from 'vcgatectl keygen'), for "
+                              "-e tcp://... of a gateway with security.curve")
+                  ->type_name("FILE");
+  auto* server_key = app.add_option("--server-key", ctl.options.server_key,
+                                    "CURVE: the gateway's public key: its .key file or the 40-character key")
+                         ->type_name("FILE|KEY");
+  key->needs(server_key);
+  server_key->needs(key);
   app.add_flag("--json", ctl.options.json, "Print one JSON object (per line) instead of text");
   app.add_option("--timeout-ms", ctl.options.timeout_ms, "How long to wait for the gateway (default 3000)")
       ->check(CLI::Range(100, 60000));
@@ -40,6 +49,7 @@ int main(int argc, char** argv) {
   addBusCommands(app, ctl);
   addBundleCommand(app, ctl);
   addClipCommands(app, ctl);
+  addKeygenCommand(app, ctl);
 
   try {
     app.parse(argc, argv);

@@ -64,6 +64,16 @@ int main(int argc, char** argv) {
                  "Acknowledge each alarm event on this gateway command endpoint (event.ack), so it stops re-sending "
                  "it; ENDPOINT for every site or SITE=ENDPOINT; repeatable")
       ->type_name("[SITE=]ENDPOINT");
+  auto* key = app.add_option("--key", options.key_file,
+                              "CURVE: this subscriber's secret key file (from 'vcgatectl keygen NAME': NAME.key_secret, "
+                              "mode 0600), for a gateway with security.curve; its NAME.key must be on the gateway's "
+                              "security.clients list")
+                  ->type_name("FILE");
+  auto* server_key = app.add_option("--server-key", options.server_key,
+                                    "CURVE: the gateway's public key: its .key file, or the 40-character key")
+                         ->type_name("FILE|KEY");
+  key->needs(server_key);
+  server_key->needs(key);
   app.add_option("--summary", options.summary_path, "Also write the final JSON summary to FILE")->type_name("FILE");
   app.add_option("--rcvhwm", options.receive_hwm,
                  "Messages queued before ZeroMQ drops whole messages (seq gaps then show the loss); default 10000")

@@ -57,12 +57,12 @@ namespace {
 // the session drops the duplicate.
 class Acker {
  public:
-  explicit Acker(const std::vector<std::string>& endpoints) {
+  Acker(const std::vector<std::string>& endpoints, const std::optional<bus::CurveClient>& curve) {
     for (const auto& spec : endpoints) {
       const auto eq = spec.find('=');
       const bool per_site = eq != std::string::npos && spec.find("://") > eq;
       const std::string site = per_site ? spec.substr(0, eq) : "";
-      clients_.emplace(site, std::make_unique<bus::CommandClient>(per_site ? spec.substr(eq + 1) : spec));
+      clients_.emplace(site, std::make_unique<bus::CommandClient>(per_site ? spec.substr(eq + 1) : spec, curve));
     }
   }
   void acknowledge(const bus::AlarmEventMessage& m) {
@@ -85,6 +85,14 @@ class Acker {
 
 int runSubscriber(const RunOptions& options, const std::atomic<bool>& stop, const LineSink& sink) {
   bus::SubscriberOptions sub_options;
+  if (!options.key_file.empty()) {
+    auto curve = bus::loadCurveClient(options.key_file, options.server_key);
+    if (!curve) {
+      std::fprintf(stderr, "vcgate-sub: %s\n", curve.error().message.c_str());
+      return kExitConnect;
+    }
+    sub_options.curve = std::move(*curve);
+  }
   sub_options.endpoints = options.endpoints;
   sub_options.prefixes = subscriptionPrefixes(options);
   sub_options.receive_hwm = options.receive_hwm;
@@ -108,7 +116,7 @@ int runSubscriber(const RunOptions& options, const std::atomic<bool>& stop, cons
   }
 
   Output output(options.json, sink);
-  Acker acker(options.ack_endpoints);
+  Acker acker(options.ack_endpoints, sub_options.curve);
   auto& clock = core::SystemClock::instance();
   Session session(std::move(session_options), output, clock);
   const auto start = clock.now();

@@ -33,6 +33,10 @@ struct RunOptions {
   // Gateway command endpoints to acknowledge alarm events on (event.ack),
   // either "ENDPOINT" (every site) or "SITE=ENDPOINT". Empty: no acks.
   std::vector<std::string> ack_endpoints;
+  // CURVE (a gateway with security.curve): this subscriber's secret key file
+  // and the gateway's public key (its .key file or the key). Both or neither.
+  std::string key_file;
+  std::string server_key;
 };
 
 // The topic prefixes for these options (docs/protocol.md section 2).
