@@ -2,9 +2,12 @@
 
 #include <cctype>
 #include <cstring>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "gateway/bus/json_number.h"
 
 namespace vcgate::bus {
 namespace {
@@ -71,11 +74,21 @@ template <class T>
 core::Result<T> field(const json& object, const char* name) {
   auto it = object.find(name);
   if (it == object.end()) return core::makeError(fmt::format("missing field '{}'", name));
+  if (!fitsJson<T>(*it)) return core::makeError(fmt::format("field '{}' is out of range", name));
   try {
     return it->get<T>();
   } catch (const json::exception&) {
     return core::makeError(fmt::format("field '{}' has the wrong type", name));
   }
+}
+
+// An optional field, like json::value() but with integers checked (json_number.h).
+template <class T>
+T optionalField(const json& object, const char* name, T fallback) {
+  auto it = object.find(name);
+  if (it == object.end()) return fallback;
+  if (!fitsJson<T>(*it)) throw std::out_of_range(fmt::format("field '{}' is out of range", name));
+  return it->get<T>();
 }
 
 #define VCGATE_TRY_FIELD(var, type, object, name) \
@@ -252,8 +265,8 @@ core::Result<AlarmEventMessage> decodeAlarmEventUnchecked(std::string_view text)
   m.seq = seq;
   m.time_us = time_us;
   m.site = site;
-  m.event_id = j.value("event_id", uint64_t{0});
-  m.redelivery = j.value("redelivery", uint32_t{0});
+  m.event_id = optionalField(j, "event_id", uint64_t{0});
+  m.redelivery = optionalField(j, "redelivery", uint32_t{0});
   auto kind = alarm::eventKindFromName(event);
   if (!kind) return core::makeError(fmt::format("unknown event '{}'", event));
   m.event.kind = *kind;
@@ -283,8 +296,8 @@ core::Result<AlarmEventMessage> decodeAlarmEventUnchecked(std::string_view text)
   out.description = a.value("description", std::string());
   out.acknowledged = a.value("acknowledged", false);
   out.acknowledged_by = a.value("acknowledged_by", std::string());
-  out.updated_us = a.value("updated_us", int64_t{0});
-  out.cleared_us = a.value("cleared_us", int64_t{0});
+  out.updated_us = optionalField(a, "updated_us", int64_t{0});
+  out.cleared_us = optionalField(a, "cleared_us", int64_t{0});
   out.pre_roll_s = a.value("pre_roll_s", 0.0);
   out.post_roll_s = a.value("post_roll_s", 0.0);
   return m;
@@ -295,7 +308,7 @@ core::Result<AlarmEventMessage> decodeAlarmEvent(std::string_view text) {
   // nlohmann::json throws on a type mismatch in value(); no exception leaves a decoder.
   try {
     return decodeAlarmEventUnchecked(text);
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // json::exception, or out_of_range from optionalField
     return core::makeError(std::string("malformed message: ") + e.what());
   }
 }
@@ -349,8 +362,8 @@ core::Result<StatusMessage> decodeStatusUnchecked(std::string_view text) {
   m.interval_s = interval_s;
   m.version = j.value("version", std::string());
   m.uptime_s = j.value("uptime_s", 0.0);
-  m.active_alarms = j.value("active_alarms", 0);
-  m.journal_backlog = j.value("journal_backlog", uint64_t{0});
+  m.active_alarms = optionalField(j, "active_alarms", 0);
+  m.journal_backlog = optionalField(j, "journal_backlog", uint64_t{0});
   if (auto u = j.find("uplink"); u != j.end() && u->is_object()) {
     m.uplink_budget_kbps = u->value("budget_kbps", 0.0);
     m.uplink_demand_kbps = u->value("demand_kbps", 0.0);
@@ -366,14 +379,14 @@ core::Result<StatusMessage> decodeStatusUnchecked(std::string_view text) {
     s.state = state;
     s.fps = c.value("fps", 0.0);
     s.bitrate_bps = c.value("bitrate_bps", 0.0);
-    s.frames = c.value("frames", uint64_t{0});
-    s.published = c.value("published", uint64_t{0});
-    s.dropped = c.value("dropped", uint64_t{0});
-    s.buffered_bytes = c.value("buffered_bytes", uint64_t{0});
+    s.frames = optionalField(c, "frames", uint64_t{0});
+    s.published = optionalField(c, "published", uint64_t{0});
+    s.dropped = optionalField(c, "dropped", uint64_t{0});
+    s.buffered_bytes = optionalField(c, "buffered_bytes", uint64_t{0});
     s.buffered_s = c.value("buffered_s", 0.0);
     s.live_view = c.value("live_view", false);
     s.uplink = c.value("uplink", std::string());
-    s.budget_skipped = c.value("budget_skipped", uint64_t{0});
+    s.budget_skipped = optionalField(c, "budget_skipped", uint64_t{0});
     if (auto a = c.find("alarms"); a != c.end()) {
       auto tags = tagsFromJson(*a);
       if (!tags) return tags.error();
@@ -389,7 +402,7 @@ core::Result<StatusMessage> decodeStatus(std::string_view text) {
   // nlohmann::json throws on a type mismatch in value(); no exception leaves a decoder.
   try {
     return decodeStatusUnchecked(text);
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // json::exception, or out_of_range from optionalField
     return core::makeError(std::string("malformed message: ") + e.what());
   }
 }

@@ -1,5 +1,6 @@
 #include "gateway/bus/subscriber.h"
 
+#include <array>
 #include <chrono>
 #include <numeric>
 #include <optional>
@@ -25,12 +26,6 @@ int64_t wallMicros() {
       .count();
 }
 
-// A decode failure: why, and the decoder's sentence.
-struct Skip {
-  MalformedReason reason;
-  std::string detail;
-};
-
 // The "v" of a JSON frame that failed to decode, if it has one, so that a
 // message of a newer version is counted as such and not as garbage.
 bool isOtherVersionJson(std::string_view text) {
@@ -42,50 +37,55 @@ bool isOtherVersionJson(std::string_view text) {
 
 std::string_view view(const zmq::message_t& m) { return {static_cast<const char*>(m.data()), m.size()}; }
 
-std::variant<Received, Skip> decodeMessage(std::vector<zmq::message_t>& frames, size_t frame_count,
-                                           int64_t receive_us) {
-  auto topic = parseTopic(view(frames[0]));
+}  // namespace
+
+std::variant<Received, DecodeFailure> decodeFrames(std::span<const std::string_view> frames, size_t frame_count,
+                                                   int64_t receive_us) {
+  using Skip = DecodeFailure;
+  if (frames.empty() || frame_count < frames.size())
+    return Skip{MalformedReason::kFrameCount, "a message without frames"};
+  auto topic = parseTopic(frames[0]);
   if (!topic)
     return Skip{MalformedReason::kUnknownTopic,
-                fmt::format("topic '{}': {}", view(frames[0]).substr(0, 80), topic.error().message)};
+                fmt::format("topic '{}': {}", frames[0].substr(0, 80), topic.error().message)};
   const auto wrongCount = [&](size_t expected) {
     return Skip{MalformedReason::kFrameCount, fmt::format("topic '{}' needs {} frames, the message has {}",
-                                                          view(frames[0]), expected, frame_count)};
+                                                          frames[0], expected, frame_count)};
   };
   switch (topic->kind) {
     case TopicKind::kVideo: {
-      if (frame_count != 3) return wrongCount(3);
-      const std::span<const uint8_t> header_bytes(static_cast<const uint8_t*>(frames[1].data()), frames[1].size());
+      if (frame_count != 3 || frames.size() != 3) return wrongCount(3);
+      const std::span<const uint8_t> header_bytes(reinterpret_cast<const uint8_t*>(frames[1].data()), frames[1].size());
       if (!header_bytes.empty() && header_bytes[0] != kProtocolVersion)
         return Skip{MalformedReason::kUnsupportedVersion,
                     fmt::format("video header of protocol version {}", header_bytes[0])};
       auto header = decodeVideoHeader(header_bytes);
       if (!header) return Skip{MalformedReason::kVideoHeader, header.error().message};
       if (frames[2].size() == 0)
-        return Skip{MalformedReason::kEmptyAccessUnit, fmt::format("empty access unit on '{}'", view(frames[0]))};
+        return Skip{MalformedReason::kEmptyAccessUnit, fmt::format("empty access unit on '{}'", frames[0])};
       VideoMessage out;
       out.topic = std::move(*topic);
       out.header = std::move(*header);
-      const auto* p = static_cast<const uint8_t*>(frames[2].data());
+      const auto* p = reinterpret_cast<const uint8_t*>(frames[2].data());
       out.payload.assign(p, p + frames[2].size());
       out.receive_us = receive_us;
       return Received{std::move(out)};
     }
     case TopicKind::kAlarm: {
-      if (frame_count != 2) return wrongCount(2);
-      auto event = decodeAlarmEvent(view(frames[1]));
+      if (frame_count != 2 || frames.size() != 2) return wrongCount(2);
+      auto event = decodeAlarmEvent(frames[1]);
       if (!event) {
-        if (isOtherVersionJson(view(frames[1])))
+        if (isOtherVersionJson(frames[1]))
           return Skip{MalformedReason::kUnsupportedVersion, event.error().message};
         return Skip{MalformedReason::kAlarmEvent, event.error().message};
       }
       return Received{std::move(*event)};
     }
     case TopicKind::kStatus: {
-      if (frame_count != 2) return wrongCount(2);
-      auto status = decodeStatus(view(frames[1]));
+      if (frame_count != 2 || frames.size() != 2) return wrongCount(2);
+      auto status = decodeStatus(frames[1]);
       if (!status) {
-        if (isOtherVersionJson(view(frames[1])))
+        if (isOtherVersionJson(frames[1]))
           return Skip{MalformedReason::kUnsupportedVersion, status.error().message};
         return Skip{MalformedReason::kStatus, status.error().message};
       }
@@ -94,8 +94,6 @@ std::variant<Received, Skip> decodeMessage(std::vector<zmq::message_t>& frames, 
   }
   return Skip{MalformedReason::kUnknownTopic, "unknown topic kind"};
 }
-
-}  // namespace
 
 std::string_view malformedReasonName(MalformedReason reason) {
   switch (reason) {
@@ -188,9 +186,11 @@ Received Subscriber::receive(std::chrono::milliseconds timeout) {
     }
     if (frame_count == 0) continue;
     ++received_;
-    auto decoded = decodeMessage(frames, frame_count, wallMicros());
+    std::array<std::string_view, kMaxKeptFrames> views;
+    for (size_t i = 0; i < frames.size(); ++i) views[i] = view(frames[i]);
+    auto decoded = decodeFrames(std::span(views.data(), frames.size()), frame_count, wallMicros());
     if (auto* message = std::get_if<Received>(&decoded)) return std::move(*message);
-    auto& skip = std::get<Skip>(decoded);
+    auto& skip = std::get<DecodeFailure>(decoded);
     ++malformed_.by_reason[static_cast<size_t>(skip.reason)];
     last_detail_[static_cast<size_t>(skip.reason)] = std::move(skip.detail);
     ++skipped;

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -72,6 +73,17 @@ struct MalformedCounts {
   uint64_t total() const;
   uint64_t operator[](MalformedReason r) const { return by_reason[static_cast<size_t>(r)]; }
 };
+
+// One message as it came off the socket, decoded without one: `frames` are
+// its first frames (receive() keeps at most 4; later ones are only counted),
+// `frame_count` how many it had. What receive() does with every message, and
+// what the fuzzer (tests/fuzz/fuzz_bus_messages.cpp) drives. Pure; any thread.
+struct DecodeFailure {
+  MalformedReason reason;
+  std::string detail;  // a sentence for logs
+};
+std::variant<Received, DecodeFailure> decodeFrames(std::span<const std::string_view> frames, size_t frame_count,
+                                                   int64_t receive_us);
 
 class Subscriber {
  public:

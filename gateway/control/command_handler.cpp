@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "gateway/bus/json_number.h"
 #include "gateway/control/authorization.h"
 #include "gateway/core/sha256.h"
 #include "gateway/core/uri.h"
@@ -50,6 +51,7 @@ template <class T>
 T required(const json& args, const char* name, const char* what) {
   auto it = args.find(name);
   if (it == args.end()) throw Refusal{"invalid_argument", fmt::format("missing argument '{}' ({})", name, what)};
+  if (!bus::fitsJson<T>(*it)) throw Refusal{"invalid_argument", fmt::format("argument '{}' must be {}", name, what)};
   try {
     return it->get<T>();
   } catch (const json::exception&) {
@@ -319,7 +321,9 @@ bus::Reply CommandHandler::handle(const std::string& text, const bus::RequestOri
     if (request.is_discarded() || !request.is_object())
       throw Refusal{"bad_request", "the request is not a JSON object"};
     if (auto id = request.find("id"); id != request.end()) reply["id"] = *id;
-    if (request.value("v", 0) != bus::kProtocolVersion)
+    const auto version = request.find("v");
+    if (version == request.end() || !version->is_number() || !bus::fitsJson<int>(*version) ||
+        version->get<int>() != bus::kProtocolVersion)
       throw Refusal{"bad_request", fmt::format("unsupported or missing protocol version (this gateway speaks v{})",
                                                bus::kProtocolVersion)};
     const std::string cmd = request.value("cmd", "");

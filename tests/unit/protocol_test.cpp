@@ -186,6 +186,34 @@ TEST(Protocol, AlarmEventRejectionsSayWhy) {
   EXPECT_FALSE(decodeAlarmEvent(bad_type).ok()) << "a wrong type in an optional field is an error, not a crash";
 }
 
+// Found by fuzz_bus_messages: an integer field written as a float too large
+// for its type (1e300) was a float-to-integer conversion with undefined
+// behaviour (UBSan in the sanitizer build). It is refused, naming the field.
+TEST(Protocol, IntegerFieldsOutOfRangeAreRefusedNotConverted) {
+  const auto json = encodeAlarmEvent(sampleEvent());
+  const auto with = [&](const std::string& from, const std::string& to) {
+    auto out = json;
+    const auto at = out.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return out.replace(at, from.size(), to);
+  };
+  EXPECT_NE(decodeAlarmEvent(with("\"v\":1", "\"v\":1e300")).error().message.find("'v' is out of range"),
+            std::string::npos);
+  EXPECT_NE(decodeAlarmEvent(with("\"seq\":7", "\"seq\":-1e300")).error().message.find("'seq'"),
+            std::string::npos);
+  EXPECT_NE(decodeAlarmEvent(with("\"seq\":7", "\"seq\":7,\"redelivery\":5e9")).error().message.find("'redelivery'"),
+            std::string::npos);
+  EXPECT_NE(decodeAlarmEvent(with("\"level\":1", "\"level\":1e10")).error().message.find("'level'"),
+            std::string::npos);
+  EXPECT_FALSE(decodeStatus(R"({"v":1,"boot":"00000000000000ff","seq":1,"time_us":1,"site":"s","interval_s":1,)"
+                            R"("active_alarms":-3e9,"cameras":[]})")
+                   .ok());
+  // A float that fits is read as before (truncated).
+  auto fits = decodeAlarmEvent(with("\"seq\":7", "\"seq\":7.0"));
+  ASSERT_TRUE(fits.ok()) << fits.error().message;
+  EXPECT_EQ(fits->seq, 7u);
+}
+
 TEST(Protocol, StatusRoundTrips) {
   StatusMessage m;
   m.boot_id = 3;
