@@ -224,11 +224,13 @@ class CtlWithGateway : public ::testing::Test {
   // Waits until `cameras` reports a GOP for both synthetic cameras (two keyframes seen).
   nlohmann::json waitForCameraStats() {
     nlohmann::json cameras;
-    for (int i = 0; i < 50; ++i) {
+    for (int i = 0; i < 100; ++i) {
       cameras = runJson({"cameras"}).firstJson();
       bool ready = cameras.contains("cameras");
       for (const auto& c : cameras.value("cameras", nlohmann::json::array()))
-        if (c["id"] != "cam-dead" && c.value("gop_frames", 0) == 0) ready = false;
+        // Three seconds of video: the rates are measured over a window, and
+        // one GOP on a loaded machine is too short to read 10 fps off.
+        if (c["id"] != "cam-dead" && (c.value("gop_frames", 0) == 0 || c.value("frames", 0) < 30)) ready = false;
       if (ready) break;
       std::this_thread::sleep_for(200ms);
     }
@@ -395,7 +397,7 @@ TEST_F(CtlWithGateway, CamerasReportsEveryFieldOfEveryCamera) {
     EXPECT_EQ(c["width"], 160);
     EXPECT_EQ(c["height"], 120);
     EXPECT_EQ(c["gop_frames"], 10) << c.dump();
-    EXPECT_NEAR(c["fps"].get<double>(), 10, 2) << c.dump();
+    EXPECT_NEAR(c["fps"].get<double>(), 10, 3) << c.dump();
     EXPECT_GT(c["bitrate_bps"].get<double>(), 0);
     EXPECT_GT(c["frames"].get<uint64_t>(), 10u);
     EXPECT_GE(c["last_frame_age_ms"].get<int64_t>(), 0);
