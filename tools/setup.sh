@@ -1,18 +1,41 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine:
 #   tools/setup.sh demo   install what is missing, build, run vcgated on configs/demo.yaml
-#   tools/setup.sh test   install what is missing, build, run the whole test suite (ctest),
-#                         then cross-build for arm64 and run the arm64 tests under qemu
-#                         (VCGATE_SKIP_CROSS=1 skips the cross part)
+#   tools/setup.sh test   install what is missing, then, each step only after the one before
+#                         built: build and run the whole test suite (ctest), a short libFuzzer
+#                         run of every fuzz target (tools/fuzz.sh), the test suite again built
+#                         with ASan+UBSan (build-asan/), then cross-build for arm64 and run the
+#                         arm64 tests under qemu. Skip parts with VCGATE_SKIP_FUZZ=1,
+#                         VCGATE_SKIP_ASAN=1, VCGATE_SKIP_CROSS=1
 #   tools/setup.sh deps   only install what is missing
 #   tools/setup.sh build  install what is missing and build
+#   tools/setup.sh asan   install what is missing, build with ASan+UBSan, run the test suite
 #   tools/setup.sh cross  install what is missing, cross-build for arm64, run its tests under qemu
-# Idempotent: packages already installed are not touched, the build directory is reused.
+# Idempotent: packages already installed are not touched, the build directories are reused.
+# Every build goes through ccache (~/.cache/ccache), so a second run recompiles only what changed.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${VCGATE_BUILD_DIR:-$here/build}
+asan_build_dir=${VCGATE_ASAN_BUILD_DIR:-$here/build-asan}
 jobs=${VCGATE_JOBS:-$(nproc)}
+
+# ccache: paths under the source tree are hashed relative to it (base_dir) and
+# the build directory is not hashed (hash_dir), so a fresh clone elsewhere on
+# the same machine (CI) hits the cache that the previous run filled.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$here}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
+# The sanitizer runs. GStreamer, GLib and ZeroMQ keep allocations for the
+# process's life (type registrations, the plugin registry, the default main
+# context): LeakSanitizer would report them on every test, so leak checking is
+# off (detect_leaks=0) and ASan looks for memory errors only. UBSan stops the
+# test at the first finding.
+sanitizer_env=(
+  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+  UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+)
 
 # Everything the build, the tests, the demo and the benchmarks need, from Debian 12.
 packages=(
@@ -26,6 +49,7 @@ packages=(
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsystemd-dev libgpiod-dev
   iproute2 procps
+  ccache clang libclang-rt-14-dev
 )
 
 # Only for the cross build and its tests under qemu (cross/test-arm64.sh).
@@ -52,15 +76,45 @@ install_missing() {
 build() {
   local werror=OFF
   [ "${CI:-}" = "true" ] && werror=ON
-  cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
     -DVCGATE_WERROR=$werror ${VCGATE_CMAKE_ARGS:-}
   cmake --build "$build_dir" -j "$jobs"
+}
+
+run_ctest() {
+  (cd "$1" && ctest --output-on-failure --timeout 300 -j "$jobs" ${VCGATE_CTEST_ARGS:-})
+}
+
+# The whole test suite with AddressSanitizer and UndefinedBehaviorSanitizer
+# (VCGATE_SANITIZE): -O1, asserts on, line tables only, to keep the build short.
+asan_build() (
+  export "${sanitizer_env[@]}"  # the test executables run at build time too (gtest discovery)
+  cmake -S "$here" -B "$asan_build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_C_FLAGS_DEBUG="-O1 -g1" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" "${launcher[@]}" \
+    -DVCGATE_SANITIZE=ON -DVCGATE_BENCHMARKS=OFF -DVCGATE_WERROR=OFF >/dev/null
+  cmake --build "$asan_build_dir" -j "$jobs"
+)
+asan_test() (
+  export "${sanitizer_env[@]}"
+  run_ctest "$asan_build_dir"
+)
+
+# Wall-clock seconds of each step, printed at the end.
+timings=()
+step() {
+  local name=$1 t=$(date +%s) rc=0
+  shift
+  echo "setup: === $name ==="
+  "$@" || rc=$?
+  timings+=("$name $(( $(date +%s) - t )) s exit $rc")
+  [ "$rc" -eq 0 ] || echo "setup: $name FAILED (exit $rc)" >&2
+  return $rc
 }
 
 # Cross-build for arm64 and run the tests labelled arm64 under qemu-user.
 cross_test() {
   install_missing "${cross_packages[@]}"
-  VCGATE_JOBS=$jobs "$here/cross/test-arm64.sh"
+  VCGATE_JOBS=$jobs VCGATE_CROSS_CMAKE_ARGS="${launcher[*]} ${VCGATE_CROSS_CMAKE_ARGS:-}" "$here/cross/test-arm64.sh"
 }
 
 case "${1:-}" in
@@ -73,22 +127,39 @@ case "${1:-}" in
     exec "$build_dir/gateway/daemon/vcgated" --config "$here/configs/demo.yaml" "$@"
     ;;
   test)
-    install_missing "${packages[@]}"; build
-    native=0
-    (cd "$build_dir" && ctest --output-on-failure --timeout 300 -j "$jobs" ${VCGATE_CTEST_ARGS:-}) || native=$?
-    cross=0
-    if [ "${VCGATE_SKIP_CROSS:-0}" != 1 ]; then
-      cross_test || cross=$?
+    # Cheapest first, so that a broken build or a failing test shows within
+    # minutes; a step that does not build stops the run, a failing test does
+    # not (the later steps still say what else is wrong).
+    install_missing "${packages[@]}"
+    step "native build" build
+    native=0 fuzz=0 asan=0 cross=0
+    step "native tests" run_ctest "$build_dir" || native=$?
+    if [ "${VCGATE_SKIP_FUZZ:-0}" != 1 ]; then
+      step "fuzz ${VCGATE_FUZZ_SECONDS:-30} s per target" \
+        env VCGATE_JOBS="$jobs" "$here/tools/fuzz.sh" "${VCGATE_FUZZ_SECONDS:-30}" || fuzz=$?
     fi
-    echo "setup: native tests exit $native, arm64 cross tests exit $cross"
-    [ "$native" -eq 0 ] && [ "$cross" -eq 0 ]
+    if [ "${VCGATE_SKIP_ASAN:-0}" != 1 ]; then
+      step "asan build" asan_build
+      step "asan tests" asan_test || asan=$?
+    fi
+    if [ "${VCGATE_SKIP_CROSS:-0}" != 1 ]; then
+      step "arm64 cross build and tests" cross_test || cross=$?
+    fi
+    printf 'setup: %s\n' "${timings[@]}"
+    echo "setup: native tests exit $native, fuzz exit $fuzz, asan tests exit $asan, arm64 cross tests exit $cross"
+    [ "$native" -eq 0 ] && [ "$fuzz" -eq 0 ] && [ "$asan" -eq 0 ] && [ "$cross" -eq 0 ]
+    ;;
+  asan)
+    install_missing "${packages[@]}"
+    asan_build
+    asan_test
     ;;
   cross)
     install_missing "${packages[@]}"
     cross_test
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -1,7 +1,7 @@
 // libFuzzer target: what the gateway decodes from a command request (the
 // platform's bus.commands socket and the local control socket). The input is
 // the request frame, as CommandServer hands it to the handler. Every input is
-// handled on both channels by a fresh CommandHandler over a fresh AlarmEngine,
+// handled on both channels (and as a viewer's) by a fresh CommandHandler over a fresh AlarmEngine,
 // so no alarm or lease of one input changes what the next one sees; the
 // Publisher (ZeroMQ on inproc://, with its FrameDispatcher worker) is built
 // once per process, as in the daemon. handle() must never crash or let an
@@ -122,8 +122,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   control::CommandHandler handler(std::move(context));
 
   const std::string request(reinterpret_cast<const char*>(data), size);
-  for (const char* channel : {"commands", "control"}) {
-    const auto reply = handler.handle(request, bus::RequestOrigin{channel});
+  // The platform (operator unless its key says otherwise), a viewer's key, the local socket (admin).
+  const bus::RequestOrigin origins[] = {{"commands", "", ""}, {"commands", "fuzz-viewer", "viewer"}, {"control", "", ""}};
+  for (const auto& origin : origins) {
+    const auto reply = handler.handle(request, origin);
     const auto parsed = nlohmann::json::parse(replyText(reply), nullptr, /*allow_exceptions=*/false);
     if (!parsed.is_object() || !parsed.contains("ok") || !parsed["ok"].is_boolean()) std::abort();
   }

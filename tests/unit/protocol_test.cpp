@@ -197,14 +197,14 @@ TEST(Protocol, IntegerFieldsOutOfRangeAreRefusedNotConverted) {
     EXPECT_NE(at, std::string::npos) << from;
     return out.replace(at, from.size(), to);
   };
-  EXPECT_NE(decodeAlarmEvent(with("\"v\":1", "\"v\":1e300")).error().message.find("'v' is out of range"),
+  const auto refusal = [](const core::Result<AlarmEventMessage>& r) {
+    return r.ok() ? std::string("accepted") : r.error().message;
+  };
+  EXPECT_NE(refusal(decodeAlarmEvent(with("\"v\":1", "\"v\":1e300"))).find("'v' is out of range"), std::string::npos);
+  EXPECT_NE(refusal(decodeAlarmEvent(with("\"seq\":7", "\"seq\":-1e300"))).find("'seq'"), std::string::npos);
+  EXPECT_NE(refusal(decodeAlarmEvent(with("\"seq\":7", "\"seq\":7,\"redelivery\":5e9"))).find("'redelivery'"),
             std::string::npos);
-  EXPECT_NE(decodeAlarmEvent(with("\"seq\":7", "\"seq\":-1e300")).error().message.find("'seq'"),
-            std::string::npos);
-  EXPECT_NE(decodeAlarmEvent(with("\"seq\":7", "\"seq\":7,\"redelivery\":5e9")).error().message.find("'redelivery'"),
-            std::string::npos);
-  EXPECT_NE(decodeAlarmEvent(with("\"level\":1", "\"level\":1e10")).error().message.find("'level'"),
-            std::string::npos);
+  EXPECT_NE(refusal(decodeAlarmEvent(with("\"level\":1", "\"level\":1e10"))).find("'level'"), std::string::npos);
   EXPECT_FALSE(decodeStatus(R"({"v":1,"boot":"00000000000000ff","seq":1,"time_us":1,"site":"s","interval_s":1,)"
                             R"("active_alarms":-3e9,"cameras":[]})")
                    .ok());
