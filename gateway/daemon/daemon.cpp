@@ -367,7 +367,8 @@ int Daemon::run() {
   }
   startSources();
   // Everything that may need root is open now: sockets, the board's lines, the watchdog.
-  if (auto dropped = dropPrivileges(config_.security.user); !dropped) {
+  if (auto dropped = dropPrivileges(config_.security.user, {config_.storage.state_dir, config_.storage.evidence_dir});
+      !dropped) {
     spdlog::error("{}; exiting", dropped.error().message);
     cameras_->stop(kShutdownBudget);
     return 3;

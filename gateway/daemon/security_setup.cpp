@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -43,7 +44,30 @@ void warnAboutClearText(const config::Config& config) {
   }
 }
 
-core::Result<void> dropPrivileges(const std::string& user) {
+namespace {
+
+// chown -R, without following symbolic links.
+core::Result<void> handOver(const std::string& root, uid_t uid, gid_t gid) {
+  std::error_code ec;
+  if (std::filesystem::weakly_canonical(root, ec) == "/")
+    return core::makeError("a storage directory is '/': refusing to hand the whole system to the user");
+  if (!std::filesystem::exists(root, ec)) return {};
+  const auto give = [&](const std::filesystem::path& p) -> core::Result<void> {
+    if (::lchown(p.c_str(), uid, gid) != 0)
+      return core::makeError(fmt::format("cannot hand {} to the user: {}", p.string(), std::strerror(errno)));
+    return {};
+  };
+  if (auto given = give(root); !given) return given;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    if (auto given = give(it->path()); !given) return given;
+  if (ec) return core::makeError(fmt::format("cannot hand {} to the user: {}", root, ec.message()));
+  return {};
+}
+
+}  // namespace
+
+core::Result<void> dropPrivileges(const std::string& user, const std::vector<std::string>& owned) {
   if (user.empty()) return {};
   errno = 0;
   const passwd* entry = ::getpwnam(user.c_str());
@@ -55,6 +79,8 @@ core::Result<void> dropPrivileges(const std::string& user) {
     return core::makeError(fmt::format("security.user is '{}' but the daemon runs as uid {}, not root: it cannot "
                                        "switch (start it as root, or as '{}' directly)",
                                        user, ::geteuid(), user));
+  for (const auto& path : owned)
+    if (auto given = handOver(path, entry->pw_uid, entry->pw_gid); !given) return given;
   // Groups first: once the uid is gone, so is the right to change them.
   if (::initgroups(entry->pw_name, entry->pw_gid) != 0 || ::setgid(entry->pw_gid) != 0 ||
       ::setuid(entry->pw_uid) != 0)

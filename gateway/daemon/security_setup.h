@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "gateway/bus/curve.h"
 #include "gateway/config/config.h"
@@ -20,7 +21,9 @@ core::Result<std::optional<bus::CurveServer>> curveServerFrom(const config::Secu
 void warnAboutClearText(const config::Config& config);
 
 // security.user: when running as root, switch to this user and its groups
-// for good. Nothing to do when the user is empty or already in effect.
-core::Result<void> dropPrivileges(const std::string& user);
+// for good. What the daemon made as root under `owned` (the journal, the
+// clips) is handed to the user first, so that it can go on writing there.
+// Nothing to do when the user is empty or already in effect.
+core::Result<void> dropPrivileges(const std::string& user, const std::vector<std::string>& owned = {});
 
 }  // namespace vcgate::daemon

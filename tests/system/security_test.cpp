@@ -5,6 +5,7 @@
 //   - a viewer cannot raise an alarm, an operator can, only an admin reloads;
 //   - a secret key file that others may read stops the daemon with the fix;
 //   - oversized and malformed requests are dropped while streaming goes on.
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -268,6 +269,37 @@ TEST_F(SecureGateway, ASecretKeyFileOthersCanReadStopsTheDaemonWithTheFix) {
   EXPECT_TRUE(daemon_.waitForLine("chmod 600 " + secret, 30s));
   EXPECT_EQ(daemon_.wait(30s), 3);
   for (const auto& line : daemon_.lines()) EXPECT_EQ(line.find(readFile(secret)), std::string::npos);
+}
+
+// security.user: started as root, the daemon runs as that user once its
+// sockets are open, and can still write its journal and clips (handed over).
+// Started as anyone else, it says it cannot switch instead of running as root
+// by surprise.
+TEST_F(SecureGateway, StartedAsRootItRunsAsTheConfiguredUser) {
+  std::ofstream(config_, std::ios::app) << "  user: nobody\n";
+  const passwd* nobody = ::getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+  // The daemon's files are in this test's directory, which only root may enter.
+  ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
+  ASSERT_TRUE(daemon_.start({VCGATE_DAEMON_BIN, "--config", config_}, {}, /*merge_stderr=*/true));
+  if (::geteuid() != 0) {
+    EXPECT_TRUE(daemon_.waitForLine("cannot switch", 30s));
+    EXPECT_EQ(daemon_.wait(30s), 3);
+    return;
+  }
+  ASSERT_TRUE(daemon_.waitForLine("running as user nobody", 30s));
+  std::ifstream status(fmt::format("/proc/{}/status", daemon_.pid()));
+  std::string line, uid_line;
+  while (std::getline(status, line))
+    if (line.starts_with("Uid:")) uid_line = line;
+  EXPECT_EQ(uid_line, fmt::format("Uid:\t{0}\t{0}\t{0}\t{0}", nobody->pw_uid)) << "real, effective, saved, fs";
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_.path() / "state" / "journal").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, nobody->pw_uid) << "the journal was handed over";
+  // And it still works as that user: an alarm is journaled and recorded.
+  const ProgramRun raised = localCtl({"alarm", "raise", "cam-a", "--level", "2"});
+  EXPECT_EQ(raised.exit_code, 0) << raised.all();
+  EXPECT_TRUE(daemon_.waitForLine("evidence: recording alarm", 30s));
 }
 
 }  // namespace
