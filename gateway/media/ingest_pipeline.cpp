@@ -319,7 +319,15 @@ core::Result<GstElement*> buildRtsp(const config::CameraConfig& camera, const Sh
   if (!src) return core::makeError("GStreamer element 'rtspsrc' is not installed (gstreamer1.0-plugins-good)");
   GstElement* pipeline = gst_pipeline_new(nullptr);
   const auto us = [](std::chrono::milliseconds ms) { return static_cast<guint64>(ms.count()) * 1000; };
-  g_object_set(src, "location", camera.uri.c_str(), "latency", static_cast<guint>(camera.latency.count()),
+  // With a password file the user goes in user-id: GStreamer's RTSP URL
+  // parser refuses "user@host" without ":password".
+  std::string location = camera.uri;
+  if (!camera.password_file.empty()) {
+    const size_t host = location.find("://") + 3;
+    const size_t at = location.find('@', host);
+    if (at != std::string::npos && at < location.find('/', host)) location.erase(host, at + 1 - host);
+  }
+  g_object_set(src, "location", location.c_str(), "latency", static_cast<guint>(camera.latency.count()),
                "tcp-timeout", us(camera.connect_timeout), "timeout", us(camera.connect_timeout),
                // The gateway has its own reconnect schedule; rtspsrc must not retry behind its back.
                "retry", 0, nullptr);

@@ -1,6 +1,8 @@
 // Ingest from real RTSP cameras: vcgate-camsim (gst-rtsp-server) as a child
 // process on loopback, ports picked at run time. Faults are real: the camera
 // server is killed and restarted, streams are stopped, stalled and corrupted.
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -11,6 +13,7 @@
 #include "tests/integration/frame_collector.h"
 #include "tests/support/child_process.h"
 #include "tests/support/gst_loop.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/video_check.h"
 
 namespace vcgate::media {
@@ -24,8 +27,9 @@ using testing::runMainLoopUntil;
 // One vcgate-camsim process serving the given streams.
 class Camsim {
  public:
-  explicit Camsim(const std::vector<std::string>& streams, int port = 0) {
+  explicit Camsim(const std::vector<std::string>& streams, int port = 0, std::vector<std::string> extra = {}) {
     std::vector<std::string> argv{VCGATE_CAMSIM_BIN, "--port", std::to_string(port), "--clip-seconds", "2"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
     argv.insert(argv.end(), streams.begin(), streams.end());
     EXPECT_TRUE(process_.start(argv));
     auto ready = process_.waitForLine("READY all", 60s);
@@ -170,6 +174,39 @@ TEST_F(RtspIngestTest, ACameraThatRefusesGetsAClearErrorAndDoesNotDisturbAnother
   EXPECT_EQ(stats("b").state, CameraState::kStreaming);
   EXPECT_EQ(stats("b").reconnects, 0u);
   expectDecodable(collector_.units("b"), core::VideoCodec::kH264);
+}
+
+// cameras[].password_file: the password comes from a 0600 file, read at each
+// connect; the URI carries only the user. A wrong password is a clear 401,
+// and a file that others may read is refused before anything is sent.
+TEST_F(RtspIngestTest, APasswordFileOpensACameraThatAsksForOne) {
+  Camsim camera({"test://locked?width=320&height=240&gop=10"}, 0, {"--user", "viewer", "--password", "s3cret"});
+  testing::TempDir dir;
+  const auto right = dir.write("right.pass", "s3cret\n");
+  const auto wrong = dir.write("wrong.pass", "guess\n");
+  const auto loose = dir.write("loose.pass", "s3cret\n");
+  ASSERT_EQ(::chmod(right.c_str(), 0600), 0);
+  ASSERT_EQ(::chmod(wrong.c_str(), 0600), 0);
+  ASSERT_EQ(::chmod(loose.c_str(), 0644), 0);
+  const std::string url = fmt::format("rtsp://viewer@127.0.0.1:{}/locked", camera.port());
+  auto with = [&](const std::string& id, const std::string& file) {
+    auto c = rtspCamera(id, url, config::Transport::kTcp);
+    c.password_file = file;
+    return c;
+  };
+  manager_->apply({with("right", right), with("wrong", wrong), with("loose", loose),
+                   rtspCamera("none", fmt::format("rtsp://127.0.0.1:{}/locked", camera.port()), config::Transport::kTcp)});
+  ASSERT_TRUE(runMainLoopUntil([&] { return collector_.count("right") >= 20; }, 30s))
+      << formatStatsTable(manager_->stats());
+  expectDecodable(collector_.units("right"), core::VideoCodec::kH264);
+  ASSERT_TRUE(runMainLoopUntil([&] { return stats("wrong").reconnects >= 1 && stats("loose").reconnects >= 1 &&
+                                            stats("none").reconnects >= 1; },
+                               30s));
+  EXPECT_NE(stats("wrong").last_error.find("nauthorized"), std::string::npos) << stats("wrong").last_error;
+  EXPECT_NE(stats("none").last_error.find("nauthorized"), std::string::npos) << stats("none").last_error;
+  EXPECT_NE(stats("loose").last_error.find("chmod 600 " + loose), std::string::npos) << stats("loose").last_error;
+  for (const auto& s : manager_->stats()) EXPECT_EQ(s.last_error.find("s3cret"), std::string::npos) << s.id;
+  EXPECT_EQ(collector_.count("wrong") + collector_.count("loose") + collector_.count("none"), 0u);
 }
 
 TEST_F(RtspIngestTest, AStalledCameraIsRestartedByTheWatchdog) {

@@ -282,6 +282,18 @@ Result<std::unique_ptr<Farm>> Farm::start(const Options& options) {
     return makeError(message);
   }
   farm->port_ = gst_rtsp_server_get_bound_port(farm->server_);
+  const bool authenticate = !options.user.empty();
+  if (authenticate) {
+    GstRTSPAuth* auth = gst_rtsp_auth_new();
+    GstRTSPToken* token =
+        gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, "camera-user", nullptr);
+    gchar* basic = gst_rtsp_auth_make_basic(options.user.c_str(), options.password.c_str());
+    gst_rtsp_auth_add_basic(auth, basic, token);
+    g_free(basic);
+    gst_rtsp_token_unref(token);
+    gst_rtsp_server_set_auth(farm->server_, auth);
+    g_object_unref(auth);
+  }
 
   std::map<std::string, std::shared_ptr<Clip>> clips;
   std::map<std::string, size_t> sharing;  // clip key -> number of mounts using it
@@ -308,6 +320,9 @@ Result<std::unique_ptr<Farm>> Farm::start(const Options& options) {
     gst_rtsp_media_factory_set_launch(mount.factory, launchLine(mount.clip->codec()).c_str());
     // One pipeline per camera whatever the number of clients, as a camera has one encoder.
     gst_rtsp_media_factory_set_shared(mount.factory, TRUE);
+    if (authenticate)
+      gst_rtsp_media_factory_add_role(mount.factory, "camera-user", GST_RTSP_PERM_MEDIA_FACTORY_ACCESS, G_TYPE_BOOLEAN,
+                                      TRUE, GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, G_TYPE_BOOLEAN, TRUE, nullptr);
     g_signal_connect(mount.factory, "media-configure", G_CALLBACK(onMediaConfigure), &mount);
     gst_rtsp_mount_points_add_factory(farm->mount_points_, mount.path.c_str(),
                                       GST_RTSP_MEDIA_FACTORY(g_object_ref(mount.factory)));

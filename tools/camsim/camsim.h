@@ -56,6 +56,10 @@ struct Options {
   int port = 0;  // 0: the system picks a free port; read it back with Farm::port()
   double clip_seconds = 10;  // length of synthetic clips, rounded up to whole GOPs
   std::vector<StreamSpec> streams;
+  // Both set: every stream asks for RTSP basic authentication with these,
+  // as a real camera does (401 to anyone else). Empty: open.
+  std::string user;
+  std::string password;
 };
 
 struct Mount;

@@ -95,6 +95,11 @@ int main(int argc, char** argv) {
                  "Length of each encoded test:// clip, rounded up to whole GOPs; it loops")
       ->capture_default_str()
       ->check(CLI::Range(0.001, 3600.0));
+  auto* user = app.add_option("--user", options.user,
+                              "Ask every client for RTSP basic authentication with this user (and --password)");
+  auto* password = app.add_option("--password", options.password, "The password for --user");
+  user->needs(password);
+  password->needs(user);
   app.add_option("--log-level", log_level, "Log level on stderr")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
