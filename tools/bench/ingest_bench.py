@@ -654,6 +654,9 @@ class Bench:
                 "cpu_pct": cpu,
                 "hwm_kib": sum(status_kib(p, "VmHWM") for p in pids),
                 "rss_kib": sum(status_kib(p, "VmRSS") for p in pids),
+                # At the end of the window: private memory vs pages of mapped files (mostly shared libraries).
+                "rss_anon_kib": sum(status_kib(p, "RssAnon") for p in pids),
+                "rss_file_kib": sum(status_kib(p, "RssFile") for p in pids),
                 "threads": sum(status_kib(p, "Threads") for p in pids),
             }
         if gw:
@@ -664,7 +667,10 @@ class Bench:
                 name: (threads1.get(name, 0) - threads0.get(name, 0)) / CLK_TCK / elapsed * 100.0
                 for name in threads1}
         m["camsim_cpu_pct"] = (cam1 - cam0) / CLK_TCK / elapsed * 100.0
-        m["others_cpu_pct"] = (busy1 - busy0) / CLK_TCK / elapsed * 100.0 - total_cpu - m["camsim_cpu_pct"]
+        # /proc/stat and the per-process counters are sampled a little apart: a quiet machine can come out
+        # slightly negative.
+        m["others_cpu_pct"] = max(0.0, (busy1 - busy0) / CLK_TCK / elapsed * 100.0 - total_cpu
+                                  - m["camsim_cpu_pct"])
         if net0 is not None and net1 is not None:
             common = set(net0) & set(net1)
             m["rtsp_connections"] = len(net1)
@@ -770,6 +776,8 @@ def summarize(n, runs, args):
                 "cpu_pct_per_stream": stat3([m["groups"][g]["cpu_pct"] / n for m in ms]),
                 "hwm_mib": stat3([m["groups"][g]["hwm_kib"] / 1024 for m in ms]),
                 "hwm_mib_per_stream": stat3([m["groups"][g]["hwm_kib"] / 1024 / n for m in ms]),
+                "rss_anon_mib": stat3([m["groups"][g].get("rss_anon_kib", 0) / 1024 for m in ms]),
+                "rss_file_mib": stat3([m["groups"][g].get("rss_file_kib", 0) / 1024 for m in ms]),
             }
         s["camsim_cpu_pct"] = stat3([m["camsim_cpu_pct"] for m in ms])
         s["others_cpu_pct"] = stat3([m["others_cpu_pct"] for m in ms])
@@ -869,6 +877,17 @@ def markdown(n, s, args):
             top = sorted(threads.items(), key=lambda kv: -kv[1]["median"])
             rows.append(f"vcgated threads, {LABELS[name]} (CPU % total, median): "
                         + ", ".join(f"{t} {v['median']:.1f}" for t, v in top if v["median"] >= 0.05) + ".")
+    mem = []
+    for name in args.contenders:
+        c = s.get(name, {})
+        for g, v in c.items():
+            if isinstance(v, dict) and (v.get("rss_anon_mib") or {}).get("median"):
+                mem.append(f"{g if g != 'gst-launch' or name == 'gst' else name} "
+                           f"{v['rss_anon_mib']['median']:.0f} / {v['rss_file_mib']['median']:.0f}"
+                           + (" (all in alarm)" if name == "alarm" and g == "vcgated" else ""))
+    if mem:
+        rows.append("Resident memory at the end of the window, private / mapped files (shared libraries), MiB, "
+                    "median: " + "; ".join(mem) + ".")
     low = [f"{LABELS[name]} ({s[name]['runs_rx_low']})" for name in args.contenders
            if s.get(name, {}).get("runs_rx_low")]
     if low:
@@ -966,6 +985,21 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def report(path):
+    with open(path) as f:
+        results = json.load(f)
+    args = argparse.Namespace(**results["settings"])
+    for n, c in results["counts"].items():
+        for run in c["runs"]:
+            for m in run.values():
+                if "others_cpu_pct" in m:
+                    m["others_cpu_pct"] = max(0.0, m["others_cpu_pct"])
+        c["summary"] = summarize(int(n), c["runs"], args)
+        print(markdown(int(n), c["summary"], args))
+    print(targets_markdown(results["counts"]))
+    return 0
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     repo = os.path.dirname(os.path.dirname(here))
@@ -1004,7 +1038,10 @@ def main():
                    help="run the binaries in --build-dir directly instead of copies (a rebuild during the run "
                         "would then change what is measured)")
     p.add_argument("--keep-temp", action="store_true", help="keep the temporary directory (configs, logs)")
+    p.add_argument("--report", metavar="JSON", help="measure nothing: print the tables again from a results file")
     args = p.parse_args()
+    if args.report:
+        return report(args.report)
     if args.quick:
         args.counts, args.runs, args.window, args.warmup = "2", 1, 5.0, 2.0
         args.clip_seconds, args.fill_wait, args.load_wait = 4, False, 0
