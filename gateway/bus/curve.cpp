@@ -216,6 +216,8 @@ void ZapAuthenticator::serve() {
         const std::string who = key.empty() ? "a client" : "key " + keyHint(key);
         const std::string what = fmt::format("{} from {} ({})", who, address, reason);
         stats_->denied(what);
+        // A peer making up keys must not grow this without end.
+        if (last_logged_us_.size() >= 1024 && !last_logged_us_.contains(key)) last_logged_us_.clear();
         int64_t& last = last_logged_us_[key];
         if (last == 0 || nowUs() - last >= kDenialLogIntervalUs) {
           spdlog::warn("bus: denied {}", what);
