@@ -126,11 +126,8 @@ void addAlarmCommands(CLI::App& app, Ctl& ctl) {
       "Exit codes: 0 ok, 2 usage, 3 gateway not reachable.");
   alarms->callback([&ctl, recent] {
     Gateway gateway(ctl.options);
-    auto result = gateway.call("alarm.list");
-    if (!result) {
-      ctl.exit_code = reportError(ctl.options, result.error());
-      return;
-    }
+    auto result = ask(ctl, gateway, "alarm.list");
+    if (!result) return;
     json active = result->value("active", json::array());
     json all_recent = result->value("recent", json::array());
     // Newest first: a technician wants what just happened, not last week.
@@ -171,11 +168,8 @@ void addAlarmCommands(CLI::App& app, Ctl& ctl) {
   tail->callback([&ctl, tail_options] {
     installStopHandler();
     Gateway gateway(ctl.options);
-    auto ping = gateway.call("ping");
-    if (!ping) {
-      ctl.exit_code = reportError(ctl.options, ping.error());
-      return;
-    }
+    auto ping = ask(ctl, gateway, "ping");
+    if (!ping) return;
     const std::string site = ping->value("site", "");
     std::vector<std::string> endpoints = tail_options->connect;
     if (endpoints.empty())

@@ -124,11 +124,8 @@ void addCameraCommands(CLI::App& app, Ctl& ctl) {
       "reachable.");
   cameras->callback([&ctl] {
     Gateway gateway(ctl.options);
-    auto result = gateway.call("cameras");
-    if (!result) {
-      ctl.exit_code = reportError(ctl.options, result.error());
-      return;
-    }
+    auto result = ask(ctl, gateway, "cameras");
+    if (!result) return;
     if (ctl.options.json)
       printJson(*result);
     else

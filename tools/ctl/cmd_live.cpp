@@ -183,11 +183,8 @@ void addLiveCommands(CLI::App& app, Ctl& ctl) {
       "running), 2 usage, 3 gateway not reachable.");
   reload->callback([&ctl] {
     Gateway gateway(ctl.options);
-    auto result = gateway.call("reload");
-    if (!result) {
-      ctl.exit_code = reportError(ctl.options, result.error());
-      return;
-    }
+    auto result = ask(ctl, gateway, "reload");
+    if (!result) return;
     if (ctl.options.json)
       printJson(*result);
     else

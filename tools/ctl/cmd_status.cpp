@@ -111,11 +111,8 @@ void addStatusCommands(CLI::App& app, Ctl& ctl) {
       "2 usage, 3 gateway not reachable.");
   status->callback([&ctl, check] {
     Gateway gateway(ctl.options);
-    auto result = gateway.call("status");
-    if (!result) {
-      ctl.exit_code = reportError(ctl.options, result.error());
-      return;
-    }
+    auto result = ask(ctl, gateway, "status");
+    if (!result) return;
     if (ctl.options.json)
       printJson(*result);
     else

@@ -86,6 +86,15 @@ Gateway::Gateway(const Options& options, std::string endpoint)
       timeout_ms_(options.timeout_ms),
       client_(endpoint_, curveOf(options, key_error_)) {}
 
+std::optional<json> ask(Ctl& ctl, Gateway& gateway, const std::string& cmd, const json& args) {
+  auto result = gateway.call(cmd, args);
+  if (!result) {
+    ctl.exit_code = reportError(ctl.options, result.error());
+    return std::nullopt;
+  }
+  return std::move(*result);
+}
+
 core::Result<json> Gateway::call(const std::string& cmd, const json& args) { return call(cmd, args, timeout_ms_); }
 
 core::Result<json> Gateway::call(const std::string& cmd, const json& args, int timeout_ms) {

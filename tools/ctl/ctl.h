@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,10 @@ class Gateway {
   std::optional<core::Error> key_error_;  // --key/--server-key could not be read: every call fails with it
   bus::CommandClient client_;
 };
+
+// One request for a command's callback: the result, or nullopt after the
+// error was reported and ctl.exit_code set from it.
+std::optional<json> ask(Ctl& ctl, Gateway& gateway, const std::string& cmd, const json& args = json::object());
 
 // Prints an error the way the options ask (JSON object on stdout, or a
 // sentence on stderr) and returns the exit code: 3 for "unreachable" and
