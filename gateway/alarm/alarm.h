@@ -39,6 +39,11 @@ struct Alarm {
   int level = 3;
   std::vector<std::string> cameras;
   std::string description;
+  // For an alarm a rule raised (rules:): the rule's name and what set it off,
+  // the camera (analytics) or the board input. Empty for every other alarm.
+  // They let a restarted gateway give the alarm back to its rule.
+  std::string rule;
+  std::string trigger;
   AlarmState state = AlarmState::kActive;
   bool acknowledged = false;
   std::string acknowledged_by;

@@ -58,6 +58,8 @@ core::Result<Alarm> AlarmEngine::raise(const RaiseRequest& request) {
   alarm.type = request.type;
   alarm.level = request.level;
   alarm.description = request.description;
+  alarm.rule = request.rule;
+  alarm.trigger = request.trigger;
   alarm.raised_us = alarm.updated_us = clock_.wallMicros();
   alarm.pre_roll_s = request.pre_roll_s.value_or(pre_roll);
   alarm.post_roll_s = request.post_roll_s.value_or(post_roll_s_);

@@ -27,6 +27,8 @@ struct RaiseRequest {
   int level = 3;
   std::vector<std::string> cameras;
   std::string description;
+  std::string rule;     // rule engine only: the rule's name and its trigger (Alarm::rule, Alarm::trigger)
+  std::string trigger;
   std::optional<double> pre_roll_s;   // default: the longest pre-roll of the covered cameras
   std::optional<double> post_roll_s;  // default: alarms.post_roll_s
 };

@@ -126,6 +126,8 @@ void RuleEngine::raise(const config::RuleConfig& rule, Instance& instance) {
   if (rule.escalate_schedule && scheduleOpen(*rule.escalate_schedule, clock_.wallMicros()))
     request.level = rule.escalate_level;
   request.cameras = rule.cameras.empty() ? std::vector<std::string>{instance.camera} : rule.cameras;
+  request.rule = rule.name;
+  request.trigger = rule.source == "input" ? rule.input : instance.camera;
   request.description = rule.description.empty()
                             ? fmt::format("rule {}: {}{}", rule.name, rule.source,
                                           instance.detail.empty() ? "" : " (" + instance.detail + ")")
@@ -153,6 +155,69 @@ void RuleEngine::onAlarmCleared(const std::string& alarm_id) {
     instance.phase = Phase::kCooling;
     instance.since = clock_.now();
   }
+}
+
+std::optional<std::string> RuleEngine::ownTrigger(const config::RuleConfig& rule, const Alarm& alarm) {
+  if (alarm.state != AlarmState::kActive) return std::nullopt;
+  const bool input = rule.source == "input";
+  if (alarm.source != (input ? "input" : "analytics") || alarm.type != rule.type) return std::nullopt;
+  if (!alarm.rule.empty()) {
+    if (alarm.rule != rule.name) return std::nullopt;
+  } else {
+    // Raised before alarms named their rule: the description says which.
+    const bool described = rule.description.empty() ? alarm.description.starts_with("rule " + rule.name + ": ")
+                                                    : alarm.description == rule.description;
+    if (!described) return std::nullopt;
+  }
+  std::string trigger = alarm.trigger;
+  if (trigger.empty()) {  // the same: what the rule's own settings and the cameras say
+    if (input)
+      trigger = rule.input;
+    else if (rule.cameras.empty() && alarm.cameras.size() == 1)
+      trigger = alarm.cameras.front();
+    else if (rule.camera != "*")
+      trigger = rule.camera;
+    else
+      return std::nullopt;
+  }
+  if (input ? trigger != rule.input : (rule.camera != "*" && trigger != rule.camera)) return std::nullopt;
+  // The cameras the rule would cover now (a rule edited since covers others: not its alarm any more).
+  std::vector<std::string> expected = rule.cameras.empty() ? std::vector<std::string>{trigger} : rule.cameras;
+  std::vector<std::string> covered = alarm.cameras;
+  std::sort(expected.begin(), expected.end());
+  expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
+  std::sort(covered.begin(), covered.end());
+  if (covered != expected) return std::nullopt;
+  return trigger;
+}
+
+size_t RuleEngine::adopt(const std::vector<Alarm>& restored) {
+  const auto now = clock_.now();
+  size_t adopted = 0;
+  for (const auto& alarm : restored) {
+    for (const auto& rule : rules_) {
+      const auto trigger = ownTrigger(rule, alarm);
+      if (!trigger) continue;
+      const Key key{rule.name, *trigger};
+      if (instances_.contains(key)) break;  // one alarm per rule and trigger; a second stays as it is
+      Instance instance;
+      instance.camera = rule.source == "input" ? "" : *trigger;
+      instance.alarm_id = alarm.id.hex();
+      if (rule.auto_clear) {
+        // As if the trigger had just ended, with time for it to be seen again.
+        instance.phase = Phase::kHolding;
+        instance.since = now + std::max<core::Duration>(core::Duration::zero(), kAdoptGrace - rule.hold);
+      } else {
+        instance.phase = Phase::kRaised;
+        instance.since = now;
+      }
+      instances_.emplace(key, std::move(instance));
+      spdlog::info("rule {}: alarm {} ({}) is its own again after the restart", rule.name, alarm.id.hex(), *trigger);
+      ++adopted;
+      break;
+    }
+  }
+  return adopted;
 }
 
 }  // namespace vcgate::alarm

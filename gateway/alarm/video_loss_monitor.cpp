@@ -44,4 +44,17 @@ void VideoLossMonitor::forget(const std::string& camera) {
   cameras_.erase(it);
 }
 
+size_t VideoLossMonitor::adopt(const std::vector<Alarm>& restored) {
+  size_t adopted = 0;
+  const auto now = clock_.now();
+  for (const auto& alarm : restored) {
+    if (alarm.state != AlarmState::kActive || alarm.source != "video_loss" || alarm.cameras.size() != 1) continue;
+    auto [it, inserted] = cameras_.try_emplace(alarm.cameras.front(), Watch{now, {}});
+    if (!it->second.alarm_id.empty()) continue;  // one per camera; a second stays as it is
+    it->second.alarm_id = alarm.id.hex();
+    ++adopted;
+  }
+  return adopted;
+}
+
 }  // namespace vcgate::alarm

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "gateway/alarm/alarm_engine.h"
 #include "gateway/config/config.h"
@@ -22,6 +23,10 @@ class VideoLossMonitor {
   void observe(const std::string& camera, bool streaming, const std::string& reason);
   // Forget a camera that was removed from the config (its alarm is cleared).
   void forget(const std::string& camera);
+  // After a restart, with the alarms the AlarmEngine restored: a video loss
+  // alarm of a camera is this monitor's again, so it is cleared when video
+  // is back and not raised a second time while it is not. Returns how many.
+  size_t adopt(const std::vector<Alarm>& restored);
 
  private:
   struct Watch {

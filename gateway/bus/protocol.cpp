@@ -226,6 +226,8 @@ json alarmToJson(const alarm::Alarm& a) {
       {"level", a.level},
       {"cameras", a.cameras},
       {"description", a.description},
+      {"rule", a.rule},
+      {"trigger", a.trigger},
       {"state", a.state == alarm::AlarmState::kActive ? "active" : "cleared"},
       {"acknowledged", a.acknowledged},
       {"acknowledged_by", a.acknowledged_by},
@@ -294,6 +296,8 @@ core::Result<AlarmEventMessage> decodeAlarmEventUnchecked(std::string_view text)
   out.raised_us = raised_us;
   // Optional fields: absent means the default.
   out.description = a.value("description", std::string());
+  out.rule = a.value("rule", std::string());
+  out.trigger = a.value("trigger", std::string());
   out.acknowledged = a.value("acknowledged", false);
   out.acknowledged_by = a.value("acknowledged_by", std::string());
   out.updated_us = optionalField(a, "updated_us", int64_t{0});

@@ -251,6 +251,10 @@ void Daemon::startDelivery() {
     spdlog::info("alarm {} restored: level {} {} on {}", alarm.id.hex(), alarm.level, alarm.type,
                  joinIds(alarm.cameras));
   }
+  // Alarms a rule or the video-loss watch raised are theirs again: a trigger
+  // that is still on keeps the same alarm, and they clear it as before.
+  rules_->adopt(restored);
+  video_loss_->adopt(restored);
 }
 
 bool Daemon::startBus() {

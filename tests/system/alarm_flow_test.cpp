@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -132,6 +133,79 @@ TEST(AlarmFlow, RaisedByTheTechnicianReceivedAndRecordedByThePlatform) {
   EXPECT_EQ(sub.wait(10s), 0);
   ASSERT_TRUE(daemon.signal(SIGTERM));
   EXPECT_EQ(daemon.wait(10s), 0);
+}
+
+// A rule's alarm across a power cut: the door contact rule raised it, the
+// gateway was SIGKILLed, and after the restart the contact (still open, so
+// the board reports it again) keeps that one alarm instead of raising a
+// second; when the door closes the rule clears the restored alarm.
+TEST(AlarmFlow, ARuleAlarmStaysOneAlarmAcrossAKillAndRestart) {
+  TempDir dir;
+  const auto config = dir.write("vcgate.yaml", fmt::format(R"(site:
+  id: restart
+logging:
+  stats_interval_s: 0
+bus:
+  publish: tcp://127.0.0.1:*
+  control: ipc://{0}/control.sock
+storage:
+  state_dir: {0}/state
+  evidence_dir: {0}/evidence
+cameras:
+  - id: door-cam
+    uri: test://door-cam?width=160&height=120&fps=10&gop=10
+board:
+  kind: simulated
+  control_path: {0}/board.fifo
+  inputs:
+    - id: door-1
+      debounce_ms: 10
+rules:
+  - name: door-open
+    when: {{source: input, input: door-1}}
+    raise: {{type: door, level: 2}}
+    cameras: [door-cam]
+    hold_s: 0
+)",
+                                                           dir.path().string()));
+  const auto board = [&](const std::string& command) { std::ofstream(dir.path() / "board.fifo") << command << "\n"; };
+  const auto active = [&] { return ctl(dir, {"alarm", "list"})["active"]; };
+
+  ChildProcess daemon;
+  ASSERT_TRUE(daemon.start({VCGATE_DAEMON_BIN, "--config", config}, {}, /*merge_stderr=*/true));
+  ASSERT_TRUE(daemon.waitForLine("running; SIGHUP reloads", 20s));
+  board("press door-1");
+  ASSERT_TRUE(daemon.waitForLine("input door-1 active", 10s));
+  const json before = active();
+  ASSERT_EQ(before.size(), 1u) << before.dump();
+  const std::string id = before[0]["id"];
+  EXPECT_EQ(before[0]["rule"], "door-open");
+  EXPECT_EQ(before[0]["trigger"], "door-1");
+
+  daemon.kill();  // a power cut: no clean shutdown
+  ChildProcess again;
+  ASSERT_TRUE(again.start({VCGATE_DAEMON_BIN, "--config", config}, {}, /*merge_stderr=*/true));
+  ASSERT_TRUE(again.waitForLine("running; SIGHUP reloads", 20s));
+  board("press door-1");  // still open: the restarted board reads it again
+  ASSERT_TRUE(again.waitForLine("input door-1 active", 10s));
+  const json after = active();
+  ASSERT_EQ(after.size(), 1u) << "the rule raised a second alarm: " << after.dump();
+  EXPECT_EQ(after[0]["id"], id);
+
+  board("release door-1");
+  ASSERT_TRUE(again.waitForLine("input door-1 inactive", 10s));
+  json list;
+  for (int i = 0; i < 50; ++i) {  // the rule clears it at its next tick (every 250 ms)
+    list = ctl(dir, {"alarm", "list"});
+    if (list["active"].empty()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(list["active"].empty()) << "the restored alarm was not cleared by its rule: " << list.dump();
+  ASSERT_EQ(list["recent"].size(), 1u) << list.dump();
+  EXPECT_EQ(list["recent"][0]["id"], id);
+  EXPECT_EQ(list["recent"][0]["state"], "cleared");
+  ASSERT_TRUE(again.signal(SIGTERM));
+  EXPECT_EQ(again.wait(10s), 0);
 }
 
 }  // namespace

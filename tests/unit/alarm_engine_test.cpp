@@ -131,6 +131,39 @@ TEST(VideoLossMonitor, RaisesAfterTheDelayAndClearsOnRecovery) {
   EXPECT_EQ(events[1].kind, AlarmEventKind::kCleared);
 }
 
+// After a restart the restored video loss alarm is the monitor's again:
+// not raised a second time while the camera stays dark, cleared when it is back.
+TEST(VideoLossMonitor, ARestoredAlarmIsClearedWhenVideoIsBackAndNotRaisedTwice) {
+  core::ManualClock clock;
+  config::VideoLossConfig loss;
+  loss.after = std::chrono::seconds(5);
+  std::vector<Alarm> saved;
+  {
+    AlarmEngine engine(twoCameras(), clock, 1);
+    VideoLossMonitor monitor(engine, clock, loss);
+    monitor.observe("a", false, "");
+    clock.advance(std::chrono::seconds(5));
+    monitor.observe("a", false, "");
+    saved = engine.active();
+  }
+  ASSERT_EQ(saved.size(), 1u);
+  AlarmEngine engine(twoCameras(), clock, 2);
+  std::vector<AlarmEvent> events;
+  engine.addListener([&](const AlarmEvent& e) { events.push_back(e); });
+  engine.restore(saved);
+  VideoLossMonitor monitor(engine, clock, loss);
+  EXPECT_EQ(monitor.adopt(saved), 1u);
+  monitor.observe("a", false, "");
+  clock.advance(std::chrono::seconds(30));
+  monitor.observe("a", false, "");
+  EXPECT_TRUE(events.empty()) << "raised a second video loss alarm";
+  monitor.observe("a", true, "");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, AlarmEventKind::kCleared);
+  EXPECT_EQ(events[0].alarm.id, saved[0].id);
+  EXPECT_TRUE(engine.active().empty());
+}
+
 TEST(VideoLossMonitor, ACameraThatNeverConnectsAlsoCounts) {
   core::ManualClock clock;
   AlarmEngine engine(twoCameras(), clock, 1);

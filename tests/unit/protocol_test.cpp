@@ -168,6 +168,22 @@ TEST(Protocol, AlarmEventRoundTrips) {
   EXPECT_EQ(a.state, alarm::AlarmState::kActive);
   EXPECT_EQ(a.updated_us, 1'764'000'000'500'000);
   EXPECT_EQ(a.pre_roll_s, 10);
+  EXPECT_EQ(a.rule, "");
+  EXPECT_EQ(a.trigger, "");
+}
+
+// A rule's alarm names the rule and its trigger, and keeps them through the
+// active-alarms file and the journal (both hold this JSON): a restarted
+// gateway gives the alarm back to its rule.
+TEST(Protocol, ARuleAlarmKeepsItsRuleAndTrigger) {
+  auto m = sampleEvent();
+  m.event.alarm.source = "analytics";
+  m.event.alarm.rule = "tracks-motion";
+  m.event.alarm.trigger = "hall-a-1";
+  auto decoded = decodeAlarmEvent(encodeAlarmEvent(m));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->event.alarm.rule, "tracks-motion");
+  EXPECT_EQ(decoded->event.alarm.trigger, "hall-a-1");
 }
 
 TEST(Protocol, AlarmEventRejectionsSayWhy) {

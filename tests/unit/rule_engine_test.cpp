@@ -28,8 +28,8 @@ config::Config site() {
 
 class RuleEngineTest : public ::testing::Test {
  protected:
-  void start(std::vector<config::RuleConfig> rules) {
-    engine_ = std::make_unique<AlarmEngine>(site(), clock_, 1);
+  void start(std::vector<config::RuleConfig> rules, uint64_t seed = 1) {
+    engine_ = std::make_unique<AlarmEngine>(site(), clock_, seed);
     engine_->addListener([this](const AlarmEvent& e) { events_.push_back(e); });
     rules_ = std::make_unique<RuleEngine>(std::move(rules), *engine_, clock_);
   }
@@ -132,6 +132,128 @@ TEST_F(RuleEngineTest, OtherZonesAndCamerasDoNotMatch) {
   rules_->onTrigger(motion(true, "concourse"));
   rules_->onTrigger({.source = "motion", .camera = "hall-b-1", .zone = "platform-edge", .input = "", .active = true, .detail = ""});
   rules_->onTrigger({.source = "blackout", .camera = "tracks", .zone = "", .input = "", .active = true, .detail = ""});
+  advance(1min);
+  EXPECT_TRUE(events_.empty());
+}
+
+Trigger panic(bool active) {
+  return {.source = "input", .camera = "", .zone = "", .input = "panic-hall-b", .active = active, .detail = ""};
+}
+
+// A gateway restart: what was active goes back into a fresh AlarmEngine (as
+// the daemon restores it from active-alarms.json) and a fresh RuleEngine
+// adopts what its rules raised. The events recorded so far are dropped.
+class RuleEngineRestartTest : public RuleEngineTest {
+ protected:
+  size_t restart(std::vector<config::RuleConfig> rules) {
+    const auto saved = engine_->active();
+    rules_.reset();
+    events_.clear();
+    start(std::move(rules), /*seed=*/2);  // new alarm ids, as after a real restart
+    engine_->restore(saved);
+    // As the daemon wires it: a clear from outside reaches the rules.
+    engine_->addListener([this](const AlarmEvent& e) {
+      if (e.kind == AlarmEventKind::kCleared) rules_->onAlarmCleared(e.alarm.id.hex());
+    });
+    return rules_->adopt(saved);
+  }
+  std::string raisedId(size_t i) const { return events_.at(i).alarm.id.hex(); }
+};
+
+TEST_F(RuleEngineRestartTest, AnAlarmRaisedByARuleIsStillOneAlarmAfterARestart) {
+  start({panicRule(), motionRule()});
+  rules_->onTrigger(panic(true));
+  rules_->onTrigger(motion(true));
+  advance(2s);
+  ASSERT_EQ(events_.size(), 2u);
+  const std::string panic_id = raisedId(0), motion_id = raisedId(1);
+  EXPECT_EQ(events_[0].alarm.rule, "hall-b-panic");
+  EXPECT_EQ(events_[0].alarm.trigger, "panic-hall-b");
+  EXPECT_EQ(events_[1].alarm.rule, "tracks-motion");
+  EXPECT_EQ(events_[1].alarm.trigger, "tracks");
+
+  EXPECT_EQ(restart({panicRule(), motionRule()}), 2u);
+  // The button is still held and the motion goes on: the same two alarms, no new ones.
+  rules_->onTrigger(panic(true));
+  rules_->onTrigger(motion(true));
+  advance(1min);
+  EXPECT_TRUE(events_.empty()) << "raised a duplicate: " << events_.front().alarm.rule;
+  EXPECT_EQ(engine_->active().size(), 2u);
+
+  // The motion ends: its rule clears the restored alarm after the hold.
+  rules_->onTrigger(motion(false));
+  advance(5s);
+  ASSERT_EQ(events_.size(), 1u);
+  EXPECT_EQ(events_[0].kind, AlarmEventKind::kCleared);
+  EXPECT_EQ(events_[0].alarm.id.hex(), motion_id);
+
+  // The panic alarm waits for an operator; once cleared, the button raises anew.
+  rules_->onTrigger(panic(false));
+  advance(1h);
+  EXPECT_EQ(events_.size(), 1u);
+  ASSERT_TRUE(engine_->clear(panic_id).ok());
+  ASSERT_EQ(events_.size(), 2u);
+  advance(1s);
+  rules_->onTrigger(panic(true));
+  ASSERT_EQ(events_.size(), 3u);
+  EXPECT_EQ(events_[2].kind, AlarmEventKind::kRaised);
+  EXPECT_NE(raisedId(2), panic_id);
+  EXPECT_EQ(engine_->active().size(), 1u);
+}
+
+TEST_F(RuleEngineRestartTest, AnAdoptedAlarmWhoseTriggerDoesNotComeBackClears) {
+  auto rule = motionRule();
+  rule.hold = 0s;
+  start({rule});
+  rules_->onTrigger(motion(true));
+  advance(2s);
+  ASSERT_EQ(events_.size(), 1u);
+  const std::string id = raisedId(0);
+  ASSERT_EQ(restart({rule}), 1u);
+  // Time for the cameras to come back and be seen, then cleared as if the motion had ended at the start.
+  advance(std::chrono::duration_cast<std::chrono::milliseconds>(RuleEngine::kAdoptGrace) - 1ms);
+  EXPECT_TRUE(events_.empty());
+  advance(1ms);
+  ASSERT_EQ(events_.size(), 1u);
+  EXPECT_EQ(events_[0].kind, AlarmEventKind::kCleared);
+  EXPECT_EQ(events_[0].alarm.id.hex(), id);
+}
+
+TEST_F(RuleEngineRestartTest, OnlyAlarmsTheCurrentRulesWouldRaiseAreAdopted) {
+  start({panicRule(), motionRule()});
+  rules_->onTrigger(panic(true));
+  rules_->onTrigger(motion(true));
+  advance(2s);
+  RaiseRequest manual;  // a technician's alarm of the same type on the same camera
+  manual.type = "intrusion";
+  manual.cameras = {"tracks"};
+  ASSERT_TRUE(engine_->raise(manual).ok());
+  // The panic rule now covers other cameras, the motion rule is gone.
+  auto edited = panicRule();
+  edited.cameras = {"hall-b-1"};
+  EXPECT_EQ(restart({edited}), 0u);
+  rules_->onTrigger(panic(true));
+  EXPECT_EQ(events_.size(), 1u) << "the edited rule raises its own alarm";
+  EXPECT_EQ(engine_->active().size(), 4u);
+}
+
+// Alarms raised before they carried their rule's name: the rule's description says it.
+TEST_F(RuleEngineRestartTest, AlarmsWithoutARuleNameAreKnownByTheirDescription) {
+  start({motionRule()});
+  rules_->onTrigger(motion(true));
+  advance(2s);
+  ASSERT_EQ(events_.size(), 1u);
+  auto saved = engine_->active();
+  ASSERT_EQ(saved.size(), 1u);
+  EXPECT_EQ(saved[0].description, "rule tracks-motion: motion");
+  saved[0].rule.clear();
+  saved[0].trigger.clear();
+  rules_.reset();
+  events_.clear();
+  start({motionRule()});
+  engine_->restore(saved);
+  EXPECT_EQ(rules_->adopt(saved), 1u);
+  rules_->onTrigger(motion(true));
   advance(1min);
   EXPECT_TRUE(events_.empty());
 }
