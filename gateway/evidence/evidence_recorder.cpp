@@ -914,6 +914,7 @@ void EvidenceRecorder::enforceRetention(uint64_t must_free) {
     int64_t start_us;
     alarm::AlarmId alarm;
     std::string camera;
+    bool snapshot_only = false;  // a snapshot whose alarm and camera have no clip (writing it failed)
   };
   // The evidence of an alarm being recorded now (earlier parts included) is
   // the most needed of all: never deleted while it records.
@@ -923,9 +924,18 @@ void EvidenceRecorder::enforceRetention(uint64_t must_free) {
   std::vector<Candidate> candidates;
   {
     std::lock_guard lock(index_mutex_);
-    for (const auto& [id, clip] : index_)
+    std::set<std::pair<alarm::AlarmId, std::string>> with_clip;
+    for (const auto& [id, clip] : index_) {
+      with_clip.emplace(clip.alarm, clip.camera);
       if (clip.state != ClipState::kRecording && !active.count(clip.alarm))
         candidates.push_back({id, clip.path, clip.bytes, clip.acknowledged, clip.start_us, clip.alarm, clip.camera});
+    }
+    // No clip would take it along: it goes on its own, by its capture time.
+    for (const auto& [id, shot] : snapshots_)
+      if (shot.state == SnapshotState::kReady && !active.count(shot.alarm) &&
+          !with_clip.count({shot.alarm, shot.camera}))
+        candidates.push_back({id, shot.path, shot.bytes, acknowledged_.count(shot.alarm) > 0, shot.captured_us,
+                              shot.alarm, shot.camera, /*snapshot_only=*/true});
   }
   // Acknowledged alarms' clips first, oldest first; then the others, oldest first.
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
@@ -935,6 +945,19 @@ void EvidenceRecorder::enforceRetention(uint64_t must_free) {
   });
   for (const auto& c : candidates) {
     if (!over()) break;
+    if (c.snapshot_only) {
+      removeSnapshotOf(c.alarm, c.camera);
+      {
+        std::lock_guard lock(index_mutex_);
+        ++stats_.snapshots_pruned;
+      }
+      total -= std::min(total, c.bytes);
+      freed += c.bytes;
+      if (free != UINT64_MAX) free += c.bytes;
+      spdlog::info("evidence: deleted {} ({} bytes, its clip had failed) to make room (quota, free space or a full disk)",
+                   c.path, c.bytes);
+      continue;
+    }
     removeClipFiles(options_.dir, c.path);
     bool last_of_camera = true;
     uint64_t snapshot_bytes = 0;

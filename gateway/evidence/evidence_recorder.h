@@ -47,7 +47,9 @@
 // thread decodes it (gateway/probe) and writes <camera>.jpg beside the
 // alarm's clips, so neither the worker nor the caller waits for a decoder.
 // Snapshots count against the quota and are deleted with the last clip of
-// their alarm and camera. A camera that sends no keyframe within 30 s of the
+// their alarm and camera; a snapshot left without any clip of its alarm and
+// camera (writing that clip failed) is deleted on its own, in the same order
+// as clips, by its capture time. A camera that sends no keyframe within 30 s of the
 // raise gets a failed snapshot.
 //
 // Threads: the recorder owns one worker thread that does all the clip file
@@ -157,6 +159,7 @@ struct RecorderStats {
   uint64_t bytes = 0;               // all clips
   uint64_t clips_pruned = 0;        // deleted by retention
   uint64_t bytes_pruned = 0;
+  uint64_t snapshots_pruned = 0;    // deleted by retention on their own (no clip of theirs was left)
   bool over_quota = false;          // retention could not get under the limits (only recording clips left)
   uint64_t write_errors = 0;
   std::string last_error;

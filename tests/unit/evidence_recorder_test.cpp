@@ -729,5 +729,66 @@ TEST(EvidenceRecorder, SnapshotIsPrunedWithTheLastClipOfItsAlarmAndCamera) {
   EXPECT_LE(recorder->stats().bytes, options.quota_bytes);
 }
 
+// The clip of an alarm fails (its file cannot be created: the clip's name is
+// a link into a directory that does not exist), its snapshot is written. No
+// clip takes that snapshot along, yet it counts against the quota: retention
+// deletes it on its own, oldest first, instead of newer clips.
+TEST(EvidenceRecorder, ASnapshotWhoseClipFailedIsPrunedOnItsOwn) {
+  TempDir dir;
+  auto options = optionsFor(dir.path());
+  options.prune_on_error_bytes = 0;  // the failure alone must not delete anything here
+  const auto failed_alarm = alarmId(12);
+  const fs::path clip_path = dir.path() / clipRelativePath(kBaseUs, failed_alarm, "cam", 1);
+  std::string shot_path;
+  uint64_t shot_bytes = 0, all_bytes = 0;
+  {
+    auto recorder = startOk(options);
+    fs::create_directories(clip_path.parent_path());
+    fs::create_symlink(dir.path() / "missing" / "cam.mp4", clip_path);
+    recorder->requestSnapshot(failed_alarm, {"cam"}, kBaseUs + 5 * kFrameUs);
+    const auto units = makeUnits(31);
+    feed(*recorder, "cam", units, 0, 30, {{failed_alarm, 2}});
+    feed(*recorder, "cam", units, 30, 31, {});
+    recorder->flush();
+    recorder->flushSnapshots();
+    EXPECT_GE(recorder->stats().write_errors, 1u);
+    ClipFilter of_failed;
+    of_failed.alarm = failed_alarm;
+    EXPECT_TRUE(recorder->listClips(of_failed).empty()) << "the clip failed";
+    auto shot = recorder->readSnapshot(snapshotId(failed_alarm, "cam"));
+    ASSERT_TRUE(shot) << shot.error().message;
+    shot_path = shot->info.path;
+    shot_bytes = shot->jpeg.size();
+    // A later alarm, recorded well. (Later than the snapshot's file too: after
+    // a restart a snapshot's capture time is its file's modification time.)
+    const int64_t later_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count() +
+                             3'600'000'000;
+    recordClip(*recorder, "cam", alarmId(13), 30, later_us);
+    recorder->flush();
+    all_bytes = recorder->stats().bytes;
+    ASSERT_EQ(recorder->listClips().size(), 1u);
+    EXPECT_EQ(all_bytes, recorder->listClips()[0].bytes + shot_bytes) << "the snapshot counts against the quota";
+  }
+  fs::remove(clip_path);  // the fault is gone; what it left is not
+
+  // Room for all but a byte: the oldest piece of evidence goes, which is the snapshot.
+  options.quota_bytes = all_bytes - 1;
+  auto recorder = startOk(options);
+  const auto gone = recorder->readSnapshot(snapshotId(failed_alarm, "cam"));
+  EXPECT_FALSE(gone.ok()) << "the snapshot without a clip was kept";
+  if (!gone) {
+    EXPECT_EQ(gone.error().code, "unknown_snapshot");
+  }
+  EXPECT_FALSE(fs::exists(shot_path));
+  EXPECT_EQ(recorder->stats().snapshots_pruned, 1u);
+  ASSERT_EQ(recorder->listClips().size(), 1u) << "the newer clip is kept";
+  EXPECT_EQ(recorder->listClips()[0].alarm, alarmId(13));
+  EXPECT_EQ(recorder->stats().clips_pruned, 0u);
+  EXPECT_LE(recorder->stats().bytes, options.quota_bytes);
+  EXPECT_FALSE(recorder->stats().over_quota);
+}
+
 }  // namespace
 }  // namespace vcgate::evidence
