@@ -8,6 +8,7 @@
 
 #include "gateway/analytics/frame_analyzer.h"
 #include "gateway/analytics/keyframe_decoder.h"
+#include "gateway/core/realtime.h"
 
 namespace vcgate::analytics {
 
@@ -52,7 +53,10 @@ AnalyticsSink::~AnalyticsSink() { stop(); }
 void AnalyticsSink::start() {
   std::lock_guard lock(mutex_);
   if (worker_.joinable() || stopping_) return;
-  worker_ = std::thread([this] { run(); });
+  worker_ = std::thread([this] {
+    core::nameThisThread("vcg-analytics");
+    run();
+  });
 }
 
 void AnalyticsSink::stop() {

@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "gateway/core/realtime.h"
+
 namespace vcgate::bus {
 
 core::Result<std::unique_ptr<ConnectionMonitor>> ConnectionMonitor::start(zmq::context_t& context,
@@ -31,7 +33,10 @@ core::Result<std::unique_ptr<ConnectionMonitor>> ConnectionMonitor::start(zmq::c
 
 ConnectionMonitor::ConnectionMonitor(std::unique_ptr<zmq::socket_t> events, std::shared_ptr<AuthStats> stats)
     : events_(std::move(events)), stats_(std::move(stats)) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    core::nameThisThread("vcg-monitor");
+    run();
+  });
 }
 
 ConnectionMonitor::~ConnectionMonitor() {

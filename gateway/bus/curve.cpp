@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "gateway/core/realtime.h"
 #include "gateway/core/secret_file.h"
 
 namespace vcgate::bus {
@@ -171,7 +172,10 @@ ZapAuthenticator::ZapAuthenticator(std::unique_ptr<zmq::socket_t> socket, std::v
   for (auto& c : clients) by_key_.emplace(c.public_key, std::move(c));
   // The socket now belongs to the thread (bound here, used only there: a
   // hand-over that ZeroMQ allows with a full memory barrier, which the thread start is).
-  thread_ = std::thread([this] { serve(); });
+  thread_ = std::thread([this] {
+    core::nameThisThread("vcg-zap");
+    serve();
+  });
 }
 
 ZapAuthenticator::~ZapAuthenticator() {

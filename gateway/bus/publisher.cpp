@@ -1,11 +1,15 @@
 #include "gateway/bus/publisher.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <random>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
+
+#include "gateway/core/realtime.h"
 
 namespace vcgate::bus {
 
@@ -15,6 +19,25 @@ uint64_t newBootId() {
   while (id == 0) id = (static_cast<uint64_t>(rd()) << 32) | rd();
   return id;
 }
+
+namespace {
+
+// A context whose I/O threads (started with its first socket) run at the
+// given real-time priority when this process may use it; ZeroMQ would abort
+// on a refused priority, so that is tried first (gateway/core/realtime.h).
+std::unique_ptr<zmq::context_t> makeContext(int realtime_priority) {
+  auto context = std::make_unique<zmq::context_t>(1);
+  if (realtime_priority <= 0) return context;
+  if (auto allowed = core::realtimeAllowed(realtime_priority); !allowed) {
+    spdlog::warn("publisher: {}; ZeroMQ's I/O thread runs at normal priority", allowed.error().message);
+    return context;
+  }
+  context->set(zmq::ctxopt::thread_sched_policy, SCHED_FIFO);
+  context->set(zmq::ctxopt::thread_priority, realtime_priority);
+  return context;
+}
+
+}  // namespace
 
 core::Result<std::unique_ptr<Publisher>> Publisher::create(PublisherOptions options, media::FrameDispatcher& dispatcher,
                                                            const core::Clock& clock) {
@@ -60,7 +83,7 @@ Publisher::Publisher(PublisherOptions options, media::FrameDispatcher& dispatche
     : options_(std::move(options)),
       dispatcher_(dispatcher),
       clock_(clock),
-      context_(std::make_unique<zmq::context_t>(1)),
+      context_(makeContext(options_.realtime_priority)),
       socket_(std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::pub)),
       budget_(options_.uplink_budget_bps, clock) {}
 

@@ -52,6 +52,9 @@ struct PublisherOptions {
   // decisions are counted in auth_stats (shared with the command server).
   std::optional<CurveServer> curve;
   std::shared_ptr<AuthStats> auth_stats;
+  // bus.realtime_priority: ZeroMQ's I/O thread (which writes every message to
+  // the network) runs under SCHED_FIFO at this priority; 0 = normal policy.
+  int realtime_priority = 0;
 };
 
 class Publisher final : public media::FrameSink {

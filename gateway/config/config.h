@@ -64,6 +64,7 @@ struct BusConfig {
   std::chrono::milliseconds heartbeat{1000};                 // bus.heartbeat_s
   int send_hwm = 1000;                                       // bus.send_hwm: messages queued per subscriber
   uint64_t uplink_budget_kbps = 0;                           // bus.uplink.budget_kbps: alarm video budget; 0 = unlimited
+  int realtime_priority = 0;  // bus.realtime_priority: SCHED_FIFO for the delivery threads; 0 = normal policy
 };
 
 struct VideoLossConfig {

@@ -44,6 +44,7 @@ constexpr double kMinHeartbeatS = 0.1;
 constexpr double kMaxHeartbeatS = 60;
 constexpr int64_t kMinSendHwm = 10;
 constexpr int64_t kMaxSendHwm = 1'000'000;
+constexpr int64_t kMaxRealtimePriority = 99;  // SCHED_FIFO's range on Linux is 1-99
 constexpr double kMaxPostRollS = 300;
 constexpr double kMinVideoLossS = 1;
 constexpr double kMaxVideoLossS = 3600;
@@ -161,6 +162,8 @@ class Loader {
              bus.heartbeat = std::chrono::milliseconds(static_cast<int64_t>(*s * 1000));
          }},
         {"send_hwm", [&](const Entry& v) { assign(bus.send_hwm, readInteger(v, kMinSendHwm, kMaxSendHwm, diag_)); }},
+        {"realtime_priority",
+         [&](const Entry& v) { assign(bus.realtime_priority, readInteger(v, 0, kMaxRealtimePriority, diag_)); }},
         {"uplink",
          [&](const Entry& v) {
            const Field uplink_fields[] = {

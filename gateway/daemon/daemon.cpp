@@ -271,6 +271,7 @@ bool Daemon::startBus() {
   options.endpoints = config_.bus.publish;
   options.send_hwm = config_.bus.send_hwm;
   options.uplink_budget_bps = config_.bus.uplink_budget_kbps * 1000;
+  options.realtime_priority = config_.bus.realtime_priority;
   auto publisher = bus::Publisher::create(options, cameras_->dispatcher(), clock_);
   if (!publisher) {
     spdlog::error("{}", publisher.error().message);
@@ -364,6 +365,10 @@ int Daemon::run() {
   spdlog::info("vcgated {} starting: site {} ({}), {} camera(s), config {}", VCGATE_VERSION, config_.site.id,
                config_.site.name, config_.cameras.size(), config_.source_path);
   cameras_ = std::make_unique<media::CameraManager>(clock_);
+  cameras_->dispatcher().setRealtimePriority(config_.bus.realtime_priority);
+  if (config_.bus.realtime_priority > 0)
+    spdlog::info("delivery threads (frame dispatcher, ZeroMQ I/O) at real-time priority {}",
+                 config_.bus.realtime_priority);
   if (!startBus()) {
     spdlog::error("cannot start the bus; exiting");
     cameras_->stop(kShutdownBudget);

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "gateway/core/realtime.h"
 #include "gateway/core/sha256.h"
 #include "gateway/evidence/mp4_writer.h"
 #include "gateway/probe/keyframe.h"
@@ -165,8 +166,14 @@ core::Result<std::unique_ptr<EvidenceRecorder>> EvidenceRecorder::start(Recorder
   spdlog::info("evidence: {} clip(s), {} MB in {} ({} left open by a crash, {} deleted for the quota)",
                r.start_report_.clips, r.start_report_.bytes / 1'000'000, r.options_.dir,
                r.start_report_.interrupted.size(), r.start_report_.pruned);
-  r.worker_ = std::thread([&r] { r.run(); });
-  r.shot_thread_ = std::thread([&r] { r.runSnapshots(); });
+  r.worker_ = std::thread([&r] {
+    core::nameThisThread("vcg-evidence");
+    r.run();
+  });
+  r.shot_thread_ = std::thread([&r] {
+    core::nameThisThread("vcg-snapshot");
+    r.runSnapshots();
+  });
   return recorder;
 }
 
@@ -256,20 +263,30 @@ void EvidenceRecorder::flush() {
 
 void EvidenceRecorder::run() {
   auto last_idle_check = clock_.now();
-  while (true) {
-    RecorderTask task;
-    const bool got = queue_.pop(task, std::chrono::milliseconds(1000));
-    if (got && task.kind == RecorderTask::Kind::kStop) break;
+  std::deque<RecorderTask> batch;
+  bool stopping = false;
+  // Nothing here throws by design; if something does, the recorder keeps
+  // going (with the next task) rather than taking the daemon down.
+  auto guarded = [this](auto&& step) {
     try {
-      if (got) handle(task);
-      if (clock_.now() - last_idle_check >= kIdleCheckEvery) {
-        last_idle_check = clock_.now();
-        closeIdle();
-      }
+      step();
     } catch (const std::exception& e) {
-      // Nothing here throws by design; if something does, the recorder
-      // keeps going rather than taking the daemon down.
       noteError(fmt::format("evidence recorder: unexpected error: {}", e.what()));
+    }
+  };
+  while (!stopping) {
+    batch.clear();
+    queue_.popBatch(batch, std::chrono::milliseconds(1000));
+    for (auto& task : batch) {
+      if (task.kind == RecorderTask::Kind::kStop) {
+        stopping = true;
+        break;
+      }
+      guarded([&] { handle(task); });
+    }
+    if (clock_.now() - last_idle_check >= kIdleCheckEvery) {
+      last_idle_check = clock_.now();
+      guarded([&] { closeIdle(); });
     }
   }
   try {
@@ -726,7 +743,7 @@ void EvidenceRecorder::writeUnit(OpenClip& clip, const media::AccessUnitPtr& uni
       return;
     }
   }
-  auto written = clip.writer->write(unit->data, unit->pts_ns, unit->dts_ns, unit->keyframe);
+  auto written = clip.writer->write(unit->data, unit->pts_ns, unit->dts_ns, unit->keyframe, unit);
   if (!written) {
     noteError(written.error().message);
     handleWriteError(clip, written.error(), unit, retrying);

@@ -146,6 +146,37 @@ bool boxesEndAtEndOfFile(const std::string& path) {
   return true;
 }
 
+// A packet with its own copy of the unit's bytes.
+AVPacket* copiedPacket(std::span<const uint8_t> unit) {
+  AVPacket* packet = av_packet_alloc();
+  if (!packet || av_new_packet(packet, static_cast<int>(unit.size())) < 0) {
+    av_packet_free(&packet);
+    return nullptr;
+  }
+  std::memcpy(packet->data, unit.data(), unit.size());
+  return packet;
+}
+
+// A packet that points at the unit's bytes and keeps `owner` alive until
+// libavformat lets go of it: no copy of the video on its way to the muxer.
+AVPacket* borrowedPacket(std::span<const uint8_t> unit, std::shared_ptr<const void> owner) {
+  AVPacket* packet = av_packet_alloc();
+  if (!packet) return nullptr;
+  auto* keep = new std::shared_ptr<const void>(std::move(owner));
+  auto* data = const_cast<uint8_t*>(unit.data());  // read-only buffer: the muxer never writes to it
+  packet->buf = av_buffer_create(
+      data, unit.size(), [](void* opaque, uint8_t*) { delete static_cast<std::shared_ptr<const void>*>(opaque); },
+      keep, AV_BUFFER_FLAG_READONLY);
+  if (!packet->buf) {
+    delete keep;
+    av_packet_free(&packet);
+    return nullptr;
+  }
+  packet->data = data;
+  packet->size = static_cast<int>(unit.size());
+  return packet;
+}
+
 }  // namespace
 
 struct Mp4Writer::Impl {
@@ -273,7 +304,8 @@ core::Result<void> Mp4Writer::open(const std::string& path, core::VideoCodec cod
   return {};
 }
 
-core::Result<void> Mp4Writer::write(std::span<const uint8_t> unit, int64_t pts_ns, int64_t dts_ns, bool keyframe) {
+core::Result<void> Mp4Writer::write(std::span<const uint8_t> unit, int64_t pts_ns, int64_t dts_ns, bool keyframe,
+                                    std::shared_ptr<const void> owner) {
   Impl& m = *impl_;
   if (!m.format) return core::makeError("Mp4Writer::write() before open()");
   if (m.failure) return *m.failure;
@@ -313,12 +345,8 @@ core::Result<void> Mp4Writer::write(std::span<const uint8_t> unit, int64_t pts_n
     m.first_pts = pts;
   }
 
-  AVPacket* packet = av_packet_alloc();
-  if (!packet || av_new_packet(packet, static_cast<int>(unit.size())) < 0) {
-    av_packet_free(&packet);
-    return m.fail("write", AVERROR(ENOMEM));
-  }
-  std::memcpy(packet->data, unit.data(), unit.size());
+  AVPacket* packet = owner ? borrowedPacket(unit, std::move(owner)) : copiedPacket(unit);
+  if (!packet) return m.fail("write", AVERROR(ENOMEM));
   packet->stream_index = m.stream->index;
   packet->pts = pts;
   packet->dts = dts;

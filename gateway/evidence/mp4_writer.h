@@ -50,7 +50,11 @@ class Mp4Writer {
   core::Result<void> open(const std::string& path, core::VideoCodec codec, int width = 0, int height = 0);
   // One access unit. Units before the first keyframe are dropped (counted, not
   // an error). After a write error every later call returns that error.
-  core::Result<void> write(std::span<const uint8_t> unit, int64_t pts_ns, int64_t dts_ns, bool keyframe);
+  // With an `owner` that keeps `unit`'s bytes alive and unchanged, the writer
+  // holds a reference instead of copying them (the muxer needs the unit until
+  // the next one arrives); without one, it copies.
+  core::Result<void> write(std::span<const uint8_t> unit, int64_t pts_ns, int64_t dts_ns, bool keyframe,
+                           std::shared_ptr<const void> owner = nullptr);
   // Writes what is pending and closes the file. A file that never received a
   // keyframe is removed and the result is an error saying so.
   core::Result<Mp4Summary> close();

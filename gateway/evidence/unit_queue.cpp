@@ -8,6 +8,7 @@ UnitQueue::UnitQueue(size_t max_units, uint64_t max_bytes)
 UnitQueue::Push UnitQueue::pushUnit(RecorderTask task) {
   const uint64_t size = task.unit ? task.unit->data.size() : 0;
   const bool keyframe = task.unit && task.unit->keyframe;
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (closed_) return Push::kClosed;
@@ -32,8 +33,11 @@ UnitQueue::Push UnitQueue::pushUnit(RecorderTask task) {
     ++accepted_;
     bytes_ += size;
     tasks_.push_back(std::move(task));
+    // Wake the worker for the first unit after it went idle and when a batch
+    // is full or the queue half full; otherwise it comes by itself within kGatherDelay.
+    wake = consumer_idle_ || batchReady();
   }
-  ready_.notify_one();
+  if (wake) ready_.notify_one();
   return Push::kQueued;
 }
 
@@ -42,21 +46,30 @@ bool UnitQueue::pushControl(RecorderTask task) {
     std::lock_guard lock(mutex_);
     if (closed_) return false;
     tasks_.push_back(std::move(task));
+    ++controls_;
   }
   ready_.notify_one();
   return true;
 }
 
-bool UnitQueue::pop(RecorderTask& out, std::chrono::milliseconds timeout) {
+bool UnitQueue::batchReady() const {
+  return controls_ > 0 || closed_ || units_ >= kWakeBatch || units_ * 2 >= max_units_ || bytes_ * 2 >= max_bytes_;
+}
+
+bool UnitQueue::popBatch(std::deque<RecorderTask>& out, std::chrono::milliseconds idle_timeout) {
   std::unique_lock lock(mutex_);
-  if (!ready_.wait_for(lock, timeout, [&] { return !tasks_.empty() || closed_; })) return false;
-  if (tasks_.empty()) return false;
-  out = std::move(tasks_.front());
-  tasks_.pop_front();
-  if (out.kind == RecorderTask::Kind::kUnit) {
-    --units_;
-    bytes_ -= out.unit ? out.unit->data.size() : 0;
+  if (tasks_.empty() && !closed_) {
+    consumer_idle_ = true;
+    ready_.wait_for(lock, idle_timeout, [&] { return !tasks_.empty() || closed_; });
+    consumer_idle_ = false;
   }
+  if (!tasks_.empty() && !batchReady()) ready_.wait_for(lock, kGatherDelay, [&] { return batchReady(); });
+  if (tasks_.empty()) return false;
+  for (auto& task : tasks_) out.push_back(std::move(task));
+  tasks_.clear();
+  units_ = 0;
+  bytes_ = 0;
+  controls_ = 0;
   return true;
 }
 

@@ -1,5 +1,9 @@
 #include "gateway/media/frame_dispatcher.h"
 
+#include <spdlog/spdlog.h>
+
+#include "gateway/core/realtime.h"
+
 namespace vcgate::media {
 
 FrameDispatcher::FrameDispatcher(size_t capacity) : capacity_(capacity) {}
@@ -47,6 +51,11 @@ size_t FrameDispatcher::queued() const {
 }
 
 void FrameDispatcher::run() {
+  core::nameThisThread("vcg-dispatch");
+  if (realtime_priority_ > 0) {
+    if (auto rt = core::makeThisThreadRealtime(realtime_priority_); !rt)
+      spdlog::warn("frame dispatcher: {}; it runs at normal priority", rt.error().message);
+  }
   std::deque<Entry> batch;
   while (true) {
     {

@@ -41,6 +41,11 @@ class FrameDispatcher {
   FrameDispatcher& operator=(const FrameDispatcher&) = delete;
 
   void addSink(FrameSink* sink);  // before start()
+  // Before start(): the worker runs under SCHED_FIFO at this priority (0 =
+  // normal policy), so that a unit handed over is delivered at once however
+  // busy the streaming threads are (gateway/core/realtime.h). If the process
+  // may not, the worker logs why and runs at normal priority.
+  void setRealtimePriority(int priority) { realtime_priority_ = priority; }
   void start();
   // Delivers everything already queued, then stops the worker. Idempotent.
   void stop();
@@ -69,6 +74,7 @@ class FrameDispatcher {
   std::deque<Entry> queue_;
   size_t frames_queued_ = 0;  // entries of queue_ that are frames: only they count against capacity
   bool stopping_ = false;
+  int realtime_priority_ = 0;
   std::thread worker_;
 };
 

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -127,33 +128,53 @@ TEST(UnitQueue, FullQueueDropsUntilTheNextKeyframeAndCounts) {
   EXPECT_EQ(push("a", 1), UnitQueue::Push::kQueued);
   EXPECT_EQ(push("a", 2), UnitQueue::Push::kQueued);
   EXPECT_EQ(push("a", 3), UnitQueue::Push::kDroppedFull);
-  RecorderTask out;
-  ASSERT_TRUE(queue.pop(out, std::chrono::milliseconds(0)));
+  std::deque<RecorderTask> out;
+  ASSERT_TRUE(queue.popBatch(out, std::chrono::milliseconds(0)));
+  EXPECT_EQ(out.size(), 3u) << "a full queue is taken as one batch";
   EXPECT_EQ(push("a", 4), UnitQueue::Push::kDroppedUntilKeyframe) << "room again, but 4 cannot be decoded without 3";
   EXPECT_EQ(push("b", 5), UnitQueue::Push::kQueued) << "another camera is not affected";
   for (int i = 6; i < 10; ++i) EXPECT_EQ(push("a", i), UnitQueue::Push::kDroppedUntilKeyframe);
+  EXPECT_EQ(push("b", 6), UnitQueue::Push::kQueued);
+  EXPECT_EQ(push("b", 7), UnitQueue::Push::kQueued);
   EXPECT_EQ(push("a", 10), UnitQueue::Push::kDroppedFull) << "a keyframe, but the queue is full again";
-  ASSERT_TRUE(queue.pop(out, std::chrono::milliseconds(0)));
+  out.clear();
+  ASSERT_TRUE(queue.popBatch(out, std::chrono::milliseconds(0)));
   EXPECT_EQ(push("a", 11), UnitQueue::Push::kDroppedUntilKeyframe);
-  ASSERT_TRUE(queue.pop(out, std::chrono::milliseconds(0)));
   EXPECT_EQ(push("a", 20), UnitQueue::Push::kQueued);
   EXPECT_EQ(queue.dropped(), 8u);
-  EXPECT_EQ(queue.accepted(), 5u);
+  EXPECT_EQ(queue.accepted(), 7u);
   // Control tasks are never dropped, and keep their place.
   RecorderTask flush;
   flush.kind = RecorderTask::Kind::kFlush;
   EXPECT_TRUE(queue.pushControl(flush));
-  std::vector<RecorderTask::Kind> kinds;
-  std::vector<uint64_t> dropped_before;
-  while (queue.pop(out, std::chrono::milliseconds(0))) {
-    kinds.push_back(out.kind);
-    dropped_before.push_back(out.dropped_before);
-  }
-  ASSERT_EQ(kinds.size(), 3u);
-  EXPECT_EQ(kinds.back(), RecorderTask::Kind::kFlush);
-  EXPECT_EQ(dropped_before[1], 8u) << "unit 20 says how many of its camera's units were dropped before it";
+  out.clear();
+  ASSERT_TRUE(queue.popBatch(out, std::chrono::milliseconds(0)));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].kind, RecorderTask::Kind::kUnit);
+  EXPECT_EQ(out[0].dropped_before, 8u) << "unit 20 says how many of its camera's units were dropped before it";
+  EXPECT_EQ(out[1].kind, RecorderTask::Kind::kFlush);
+  EXPECT_FALSE(queue.popBatch(out, std::chrono::milliseconds(0))) << "nothing left";
   queue.close();
   EXPECT_EQ(push("a", 20), UnitQueue::Push::kClosed);
+}
+
+// The worker is woken once per batch, but a lone unit never waits for
+// company longer than kGatherDelay: a consumer idle with a 60 s timeout gets it.
+TEST(UnitQueue, ALoneUnitReachesAnIdleConsumerWithoutABatch) {
+  const auto units = makeUnits(1);
+  ASSERT_EQ(units.size(), 1u);
+  UnitQueue queue(1000, 1 << 30);
+  std::deque<RecorderTask> out;
+  const auto start = std::chrono::steady_clock::now();
+  std::thread consumer([&] { queue.popBatch(out, std::chrono::seconds(60)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let it go idle (it also works if it has not)
+  RecorderTask t;
+  t.camera = "a";
+  t.unit = units[0];
+  ASSERT_EQ(queue.pushUnit(std::move(t)), UnitQueue::Push::kQueued);
+  consumer.join();
+  EXPECT_EQ(out.size(), 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30)) << "it did not wait for the idle timeout";
 }
 
 TEST(EvidenceRecorder, OneFilePerAlarmAndCameraPlayableFromItsFirstFrame) {

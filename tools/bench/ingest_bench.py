@@ -479,8 +479,11 @@ class VcgatedAllInAlarm(Vcgated):
         self.summary = os.path.join(self.dir, "sub-summary.json")
         self.sub_out = open(os.path.join(self.dir, "sub.out"), "w")
         self.sub_err = open(os.path.join(self.dir, "sub.err"), "w")
-        self.sub = b.children.spawn([b.bin["sub"], "--connect", f"tcp://127.0.0.1:{self.pub_port}",
-                                     "--summary", self.summary, "--rcvhwm", str(self.hwm)],
+        # With --realtime the subscriber runs under SCHED_FIFO too: it stands in for the
+        # command platform, which has CPUs of its own, not a share of the gateway's two.
+        chrt = ["chrt", "-f", str(b.args.realtime)] if b.args.realtime else []
+        self.sub = b.children.spawn(chrt + [b.bin["sub"], "--connect", f"tcp://127.0.0.1:{self.pub_port}",
+                                            "--summary", self.summary, "--rcvhwm", str(self.hwm)],
                                     stdout=self.sub_out, stderr=self.sub_err)
         self.procs.append(self.sub)
         time.sleep(1.0)  # let the subscription reach the gateway
@@ -580,6 +583,7 @@ class Bench:
             f"  publish: tcp://127.0.0.1:{pub_port}",
             f"  control: {control}",
             f"  send_hwm: {hwm}",
+            f"  realtime_priority: {a.realtime}",
             f"storage: {{state_dir: {d}/state, evidence_dir: {d}/evidence}}",
             "alarms: {video_loss: {enabled: false}}",
             "camera_defaults:",
@@ -1028,6 +1032,9 @@ def main():
     p.add_argument("--sub-first", action="store_true",
                    help="alarm case: start vcgate-sub before the raise, so it receives the pre-roll burst "
                         "(default: after the raise, so the latency is the steady state)")
+    p.add_argument("--realtime", type=int, default=0, metavar="PRIO",
+                   help="bus.realtime_priority for vcgated (its delivery threads under SCHED_FIFO), and "
+                        "vcgate-sub run under chrt -f PRIO; 0 (default): normal policy everywhere")
     p.add_argument("--max-load", type=float, default=3.0, help="before each N, wait while loadavg(1 min) is above")
     p.add_argument("--load-wait", type=float, default=180.0, help="at most this long (seconds); 0: do not wait")
     p.add_argument("--retries", type=int, default=1, help="attempts after a measurement failed (kept in the JSON)")
