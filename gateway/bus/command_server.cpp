@@ -22,7 +22,14 @@ struct CommandServer::Socket {
 
 namespace {
 
-constexpr int64_t kMaxRequestBytes = 64 * 1024;
+// The socket's own limit: a message larger than this is hostile, and ZeroMQ
+// drops the peer before it is buffered. Requests above the handler's limit
+// (64 KiB) but under this one are read, refused with a reply ("too_large")
+// and counted, so a client that sends one by mistake learns why.
+constexpr int64_t kMaxMessageBytes = 1024 * 1024;
+// Requests a peer may have waiting: a REQ client has one at a time; this
+// bounds what a pipelining peer makes the gateway hold (x kMaxMessageBytes).
+constexpr int kReceiveQueue = 16;
 
 // ipc:// paths need their directory, and only the owner and its group may talk
 // to the control socket (root and the vcgate group).
@@ -55,9 +62,8 @@ core::Result<std::unique_ptr<CommandServer>> CommandServer::create(const std::ve
   for (const auto& endpoint : endpoints) {
     auto socket = std::make_unique<Socket>(*server->context_, endpoint.channel);
     socket->socket.set(zmq::sockopt::linger, 0);
-    // A request is a small JSON object: anything this big is hostile, and
-    // ZeroMQ drops the peer before it is buffered.
-    socket->socket.set(zmq::sockopt::maxmsgsize, kMaxRequestBytes);
+    socket->socket.set(zmq::sockopt::maxmsgsize, kMaxMessageBytes);
+    socket->socket.set(zmq::sockopt::rcvhwm, kReceiveQueue);
     if (curve && endpoint.address.starts_with("tcp://")) applyCurveServer(socket->socket, *curve, "vcgate." + endpoint.channel);
     prepareIpcPath(endpoint.address);
     try {

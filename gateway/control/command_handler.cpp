@@ -313,10 +313,28 @@ json assessHealth(const json& status, const std::vector<media::CameraStatsSnapsh
           {"cameras_enabled", enabled}};
 }
 
+void CommandHandler::count(const std::string& code, const std::string& cmd, const bus::RequestOrigin& origin) {
+  ++counts_.answered;
+  if (code.empty()) return;
+  ++counts_.refused;
+  ++counts_.refused_by_code[code];
+  // What a technician needs to find the client; a hostile command name is cut short.
+  std::string command = cmd.substr(0, 40);
+  for (char& c : command)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  std::string who = origin.client.empty() ? "a client" : fmt::format("client '{}' ({})", origin.client, origin.role);
+  counts_.last_refused = fmt::format("{}: {} from {} on {}", code, command.empty() ? "(no command)" : command, who,
+                                     origin.channel.empty() ? "?" : origin.channel);
+}
+
 bus::Reply CommandHandler::handle(const std::string& text, const bus::RequestOrigin& origin) {
   json reply = {{"v", bus::kProtocolVersion}};
   std::optional<std::vector<uint8_t>> data;
+  std::string cmd;  // once known, for the refusal counters
   try {
+    if (text.size() > kMaxRequestBytes)
+      throw Refusal{"too_large", fmt::format("the request is {} bytes; requests are at most {} bytes (64 KiB)",
+                                             text.size(), kMaxRequestBytes)};
     const json request = json::parse(text, nullptr, false);
     if (request.is_discarded() || !request.is_object())
       throw Refusal{"bad_request", "the request is not a JSON object"};
@@ -326,7 +344,9 @@ bus::Reply CommandHandler::handle(const std::string& text, const bus::RequestOri
         version->get<int>() != bus::kProtocolVersion)
       throw Refusal{"bad_request", fmt::format("unsupported or missing protocol version (this gateway speaks v{})",
                                                bus::kProtocolVersion)};
-    const std::string cmd = request.value("cmd", "");
+    if (auto it = request.find("cmd"); it != request.end() && !it->is_string())
+      throw Refusal{"bad_request", "'cmd' must be a string"};
+    cmd = request.value("cmd", "");
     if (auto refusal = refusalFor(cmd, origin)) throw Refusal{"forbidden", *refusal};
     const json& args = argsOf(request);
     auto& alarms = *context_.alarms;
@@ -359,6 +379,11 @@ bus::Reply CommandHandler::handle(const std::string& text, const bus::RequestOri
                                      {"connections_denied", auth.denied},
                                      {"last_denied", auth.last_denied}};
       }
+      // Up to the request before this one.
+      result["bus"]["requests"] = {{"answered", counts_.answered},
+                                   {"refused", counts_.refused},
+                                   {"refused_by_code", counts_.refused_by_code},
+                                   {"last_refused", counts_.last_refused}};
       result["health"] = assessHealth(
           result, context_.camera_stats ? context_.camera_stats() : std::vector<media::CameraStatsSnapshot>{});
     } else if (cmd == "cameras") {
@@ -541,6 +566,7 @@ bus::Reply CommandHandler::handle(const std::string& text, const bus::RequestOri
   // Replacement of invalid UTF-8 keeps a hostile request from making the reply itself fail.
   // A refusal carries no data frame: a client tells the two apart by "ok".
   if (!reply.value("ok", false)) data.reset();
+  count(reply.value("ok", false) ? std::string() : reply["error"].value("code", "internal"), cmd, origin);
   return {reply.dump(-1, ' ', false, json::error_handler_t::replace), std::move(data)};
 }
 

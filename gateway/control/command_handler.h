@@ -7,7 +7,9 @@
 // calls that answer at once, never a child process.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,8 +83,23 @@ nlohmann::json systemFacts(const config::StorageConfig* storage, const std::stri
 // with its "system" object and the camera stats. Pure; any thread.
 nlohmann::json assessHealth(const nlohmann::json& status, const std::vector<media::CameraStatsSnapshot>& stats);
 
+// The requests the handler answered, and the refusals among them by their
+// protocol error code ("bad_request", "forbidden", "unknown_command",
+// "too_large", ...), for the "bus.requests" object of "status".
+struct RequestCounts {
+  uint64_t answered = 0;
+  uint64_t refused = 0;
+  std::map<std::string, uint64_t> refused_by_code;
+  // The last refusal: code, command and who, e.g.
+  // "forbidden: alarm.clear from client 'wall' (viewer) on commands"; never the request's arguments.
+  std::string last_refused;
+};
+
 class CommandHandler {
  public:
+  // A request is a small JSON object: a longer one is refused ("too_large")
+  // before it is parsed. (The socket itself drops far larger ones unread.)
+  static constexpr size_t kMaxRequestBytes = 64 * 1024;
   static constexpr int kMaxLeaseS = 600;
   static constexpr int kDefaultLeaseS = 60;
   static constexpr int64_t kMaxChunkBytes = 4 << 20;      // clip.fetch max_bytes bound
@@ -92,9 +109,13 @@ class CommandHandler {
   explicit CommandHandler(CommandContext context) : context_(std::move(context)) {}
   // The reply's JSON, and a data frame for clip.fetch and snapshot.fetch.
   bus::Reply handle(const std::string& request, const bus::RequestOrigin& origin);
+  const RequestCounts& counts() const { return counts_; }
 
  private:
+  void count(const std::string& code, const std::string& cmd, const bus::RequestOrigin& origin);
+
   CommandContext context_;
+  RequestCounts counts_;
 };
 
 }  // namespace vcgate::control

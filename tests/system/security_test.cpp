@@ -4,7 +4,9 @@
 //     CURVE receive nothing, and the gateway counts and logs the denial;
 //   - a viewer cannot raise an alarm, an operator can, only an admin reloads;
 //   - a secret key file that others may read stops the daemon with the fix;
-//   - oversized and malformed requests are dropped while streaming goes on.
+//   - a viewer cannot clear an alarm (forbidden), an operator can;
+//   - oversized and malformed requests are refused or dropped while
+//     streaming goes on, and `status` counts the refusals by code.
 #include <pwd.h>
 #include <sys/stat.h>
 
@@ -234,24 +236,80 @@ TEST_F(SecureGateway, OnlyAllowedKeysSeeAlarmsAndOnlyOperatorsRaiseThem) {
   EXPECT_EQ(allowed.wait(10s), 0);
 }
 
-TEST_F(SecureGateway, HostileRequestsAreDroppedWhileStreamingGoesOn) {
+TEST_F(SecureGateway, AViewerCannotClearAnAlarmAnOperatorCan) {
+  startDaemon();
+  const ProgramRun raised = platformCtl("operator", {"alarm", "raise", "cam-a", "--level", "2", "--type", "intrusion"});
+  ASSERT_EQ(raised.exit_code, 0) << raised.all();
+  const std::string id = raised.firstJson()["alarm"].value("id", "");
+  ASSERT_EQ(id.size(), 32u) << raised.all();
+
+  const ProgramRun viewer_clear = platformCtl("viewer", {"alarm", "clear", id});
+  EXPECT_EQ(viewer_clear.exit_code, 1) << viewer_clear.all();
+  EXPECT_EQ(viewer_clear.firstJson().value("code", ""), "forbidden") << viewer_clear.all();
+  EXPECT_NE(viewer_clear.firstJson().value("message", "").find("client 'wall' is a viewer; alarm.clear needs the "
+                                                                "operator role"),
+            std::string::npos)
+      << viewer_clear.all();
+  const ProgramRun still = localCtl({"alarm", "list"});
+  ASSERT_EQ(still.firstJson()["active"].size(), 1u) << "the viewer's clear changed nothing: " << still.all();
+
+  const ProgramRun operator_clear = platformCtl("operator", {"alarm", "clear", id});
+  ASSERT_EQ(operator_clear.exit_code, 0) << operator_clear.all();
+  EXPECT_EQ(operator_clear.firstJson()["alarm"].value("state", ""), "cleared") << operator_clear.all();
+  EXPECT_TRUE(localCtl({"alarm", "list"}).firstJson()["active"].empty());
+
+  // Counted, with who it was.
+  const json requests = localCtl({"status"}).firstJson()["bus"]["requests"];
+  EXPECT_EQ(requests.value("refused", 0), 1) << requests.dump();
+  EXPECT_EQ(requests["refused_by_code"].value("forbidden", 0), 1) << requests.dump();
+  EXPECT_EQ(requests.value("last_refused", ""), "forbidden: alarm.clear from client 'wall' (viewer) on commands")
+      << requests.dump();
+}
+
+TEST_F(SecureGateway, HostileRequestsAreRefusedOrDroppedWhileStreamingGoesOn) {
   startDaemon();
   auto curve = bus::loadCurveClient(key("operator") + ".key_secret", key("gateway") + ".key");
   ASSERT_TRUE(curve.ok()) << curve.error().message;
 
-  // Oversized: ZeroMQ drops the peer before the request is buffered; no reply.
+  // Huge: ZeroMQ drops the peer before the request is buffered; no reply.
   bus::CommandClient huge(commands_, *curve);
-  EXPECT_FALSE(huge.request(std::string(200 * 1024, '{'), 2000).ok());
+  EXPECT_FALSE(huge.request(std::string(2 * 1024 * 1024, '{'), 2000).ok());
+
+  // Over the 64 KiB a request may have: refused unread, with a reason.
+  bus::CommandClient client(commands_, *curve);
+  auto too_large = client.request(std::string(200 * 1024, '{'), 5000);
+  ASSERT_TRUE(too_large.ok()) << too_large.error().message;
+  EXPECT_EQ(json::parse(*too_large)["error"].value("code", ""), "too_large") << too_large->substr(0, 200);
 
   // Malformed and truncated: a coded refusal each.
-  bus::CommandClient client(commands_, *curve);
   for (const std::string bad : {"not json", "{\"v\":1,\"cmd\":", "[1,2,3]", "{\"v\":1}", "{\"v\":1,\"cmd\":7}"}) {
     auto reply = client.request(bad, 5000);
     ASSERT_TRUE(reply.ok()) << bad << ": " << reply.error().message;
     const json parsed = json::parse(*reply, nullptr, false);
     EXPECT_FALSE(parsed.value("ok", true)) << bad;
-    EXPECT_FALSE(parsed["error"].value("code", "").empty()) << bad;
+    EXPECT_EQ(parsed["error"].value("code", ""), "bad_request") << bad;
   }
+  EXPECT_EQ(json::parse(*client.request(R"({"v":1,"cmd":"alarm.explode"})", 5000))["error"].value("code", ""),
+            "unknown_command");
+
+  // The technician sees them, counted by code, in status and in its text.
+  const ProgramRun status = localCtl({"status"});
+  ASSERT_EQ(status.exit_code, 0) << status.all();
+  const json requests = status.firstJson()["bus"]["requests"];
+  EXPECT_EQ(requests.value("refused", 0), 7) << requests.dump();
+  EXPECT_EQ(requests["refused_by_code"],
+            json({{"bad_request", 5}, {"too_large", 1}, {"unknown_command", 1}}))
+      << requests.dump();
+  EXPECT_GE(requests.value("answered", 0), 7) << requests.dump();
+  EXPECT_EQ(requests.value("last_refused", ""),
+            "unknown_command: alarm.explode from client 'command-room' (operator) on commands")
+      << requests.dump();
+  const ProgramRun text = runToEnd({VCGATE_CTL_BIN, "-e", control_, "status"});
+  EXPECT_NE(text.all().find("requests  "), std::string::npos) << text.all();
+  EXPECT_NE(text.all().find("7 refused (bad_request 5, too_large 1, unknown_command 1); last: unknown_command: "
+                            "alarm.explode from client 'command-room' (operator) on commands"),
+            std::string::npos)
+      << text.all();
 
   // The camera never noticed.
   const ProgramRun cameras = localCtl({"cameras"});

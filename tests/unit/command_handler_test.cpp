@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
@@ -46,6 +47,53 @@ TEST(CommandHandler, IntegersOutOfRangeAreRefusedNotConverted) {
   EXPECT_EQ(code(R"({"v":1,"cmd":"event.ack","args":{"event_ids":[1,-1e30]}})"), "invalid_argument");
   EXPECT_EQ(code(R"({"v":1,"cmd":"event.ack","args":{"event_ids":[1,2]}})"), "ok");
   EXPECT_EQ(code(R"({"v":1,"cmd":"alarm.raise","args":{"cameras":["hall-a-1"],"level":2,"type":"x"}})"), "ok");
+}
+
+// Every refusal is counted by its code, for "status" (bus.requests): a
+// technician sees that a client keeps sending what the gateway turns away,
+// and which client, without the request's arguments.
+TEST(CommandHandler, RefusalsAreCountedByTheirCode) {
+  config::Config config;
+  config.cameras.push_back(config::CameraConfig{.id = "hall-a-1", .uri = "test://hall-a-1"});
+  core::ManualClock clock;
+  alarm::AlarmEngine alarms(config, clock, 1);
+  CommandContext context;
+  context.site = "north";
+  context.alarms = &alarms;
+  context.clock = &clock;
+  CommandHandler handler(std::move(context));
+  const bus::RequestOrigin wall{"commands", "wall", "viewer"};
+  const bus::RequestOrigin room{"commands", "command-room", "operator"};
+  const auto code = [&](const std::string& request, const bus::RequestOrigin& origin) {
+    const json reply = replyOf(handler.handle(request, origin));
+    return reply.value("ok", false) ? std::string("ok") : reply["error"]["code"].get<std::string>();
+  };
+  EXPECT_EQ(handler.counts().answered, 0u);
+
+  const auto raised = alarms.raise({.source = "manual", .type = "intrusion", .level = 2, .cameras = {"hall-a-1"}});
+  ASSERT_TRUE(raised.ok());
+  const std::string clear = fmt::format(R"({{"v":1,"cmd":"alarm.clear","args":{{"id":"{}"}}}})", raised->id.hex());
+  EXPECT_EQ(code(clear, wall), "forbidden") << "a viewer may not clear an alarm";
+  EXPECT_EQ(handler.counts().last_refused, "forbidden: alarm.clear from client 'wall' (viewer) on commands");
+  EXPECT_EQ(code("not json", wall), "bad_request");
+  EXPECT_EQ(code(R"({"v":1,"cmd":"alarm.explode"})", wall), "unknown_command");
+  EXPECT_EQ(code(R"({"v":1,"cmd":"alarm.list","args":{"pad":")" + std::string(70 * 1024, 'x') + "\"}}", room),
+            "too_large");
+  EXPECT_EQ(code(R"({"v":1,"cmd":"alarm.list"})", wall), "ok");
+  EXPECT_EQ(code(clear, room), "ok") << "an operator may";
+  EXPECT_EQ(code(R"({"v":1,"cmd":"alarm.raise","args":{"cameras":["nowhere"],"level":1,"type":"x"}})", room),
+            "unknown_camera");
+
+  const RequestCounts& counts = handler.counts();
+  EXPECT_EQ(counts.answered, 7u);
+  EXPECT_EQ(counts.refused, 5u);
+  EXPECT_EQ(counts.refused_by_code, (std::map<std::string, uint64_t>{{"bad_request", 1},
+                                                                     {"forbidden", 1},
+                                                                     {"too_large", 1},
+                                                                     {"unknown_camera", 1},
+                                                                     {"unknown_command", 1}}));
+  EXPECT_EQ(counts.last_refused, "unknown_camera: alarm.raise from client 'command-room' (operator) on commands")
+      << "the command and who, never the arguments";
 }
 
 }  // namespace

@@ -62,6 +62,17 @@ void printStatus(const json& s) {
                    denied ? ", last: " + sec.value("last_denied", std::string()) : std::string());
       }
     }
+    if (b.contains("requests")) {
+      const json& req = b["requests"];
+      const uint64_t refused = req.value("refused", uint64_t{0});
+      std::string codes;
+      const json by_code = req.value("refused_by_code", json::object());
+      for (const auto& [code, n] : by_code.items())
+        codes += fmt::format("{}{} {}", codes.empty() ? "" : ", ", code, n.get<uint64_t>());
+      fmt::print("{:<9} {} answered, {}\n", "requests", req.value("answered", uint64_t{0}),
+                 refused ? fmt::format("{} refused ({}); last: {}", refused, codes, req.value("last_refused", ""))
+                         : std::string("none refused"));
+    }
   }
   if (s.contains("system")) {
     const json& sys = s["system"];
