@@ -15,12 +15,6 @@ namespace {
 
 constexpr size_t kZ85KeyLength = 40;
 constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
-constexpr int64_t kDenialLogIntervalUs = 60'000'000;
-
-int64_t nowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // What a log line may show of a key: enough to find it in the allow-list.
 std::string keyHint(const std::string& z85) { return z85.substr(0, 8) + "…"; }
@@ -154,7 +148,8 @@ AuthStats::Snapshot AuthStats::snapshot() const {
 
 core::Result<std::unique_ptr<ZapAuthenticator>> ZapAuthenticator::start(zmq::context_t& context,
                                                                         std::vector<AuthorizedClient> clients,
-                                                                        std::shared_ptr<AuthStats> stats) {
+                                                                        std::shared_ptr<AuthStats> stats,
+                                                                        const core::Clock& clock) {
   auto socket = std::make_unique<zmq::socket_t>(context, zmq::socket_type::rep);
   socket->set(zmq::sockopt::linger, 0);
   try {
@@ -163,12 +158,12 @@ core::Result<std::unique_ptr<ZapAuthenticator>> ZapAuthenticator::start(zmq::con
     return core::makeError(fmt::format("cannot start the CURVE authenticator: {}", e.what()));
   }
   return std::unique_ptr<ZapAuthenticator>(
-      new ZapAuthenticator(std::move(socket), std::move(clients), std::move(stats)));
+      new ZapAuthenticator(std::move(socket), std::move(clients), std::move(stats), clock));
 }
 
 ZapAuthenticator::ZapAuthenticator(std::unique_ptr<zmq::socket_t> socket, std::vector<AuthorizedClient> clients,
-                                   std::shared_ptr<AuthStats> stats)
-    : socket_(std::move(socket)), stats_(std::move(stats)) {
+                                   std::shared_ptr<AuthStats> stats, const core::Clock& clock)
+    : socket_(std::move(socket)), stats_(std::move(stats)), clock_(clock) {
   for (auto& c : clients) by_key_.emplace(c.public_key, std::move(c));
   // The socket now belongs to the thread (bound here, used only there: a
   // hand-over that ZeroMQ allows with a full memory barrier, which the thread start is).
@@ -221,11 +216,12 @@ void ZapAuthenticator::serve() {
         const std::string what = fmt::format("{} from {} ({})", who, address, reason);
         stats_->denied(what);
         // A peer making up keys must not grow this without end.
-        if (last_logged_us_.size() >= 1024 && !last_logged_us_.contains(key)) last_logged_us_.clear();
-        int64_t& last = last_logged_us_[key];
-        if (last == 0 || nowUs() - last >= kDenialLogIntervalUs) {
+        if (last_logged_.size() >= kMaxThrottledKeys && !last_logged_.contains(key)) last_logged_.clear();
+        const auto now = clock_.now();
+        auto [last, first] = last_logged_.try_emplace(key, now);
+        if (first || now - last->second >= kDenialLogInterval) {
           spdlog::warn("bus: denied {}", what);
-          last = nowUs();
+          last->second = now;
         }
       }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -23,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/core/clock.h"
 #include "gateway/core/result.h"
 
 namespace zmq {
@@ -105,25 +107,32 @@ class AuthStats {
 // own thread until destroyed. Must be started before any CURVE socket of the
 // context binds: without a handler libzmq would let every key in.
 // Denials are logged (the key's first characters and the peer address,
-// never a secret), at most once a minute per key.
+// never a secret), at most once per kDenialLogInterval per key; it remembers
+// at most kMaxThrottledKeys keys (then forgets them all), so a peer making
+// up keys cannot grow it. Every denial is counted in `stats` regardless.
+// `clock` (read on the handler's thread) times the log throttle.
 class ZapAuthenticator {
  public:
-  static core::Result<std::unique_ptr<ZapAuthenticator>> start(zmq::context_t& context,
-                                                              std::vector<AuthorizedClient> clients,
-                                                              std::shared_ptr<AuthStats> stats);
+  static constexpr std::chrono::seconds kDenialLogInterval{60};
+  static constexpr size_t kMaxThrottledKeys = 1024;
+
+  static core::Result<std::unique_ptr<ZapAuthenticator>> start(
+      zmq::context_t& context, std::vector<AuthorizedClient> clients, std::shared_ptr<AuthStats> stats,
+      const core::Clock& clock = core::SystemClock::instance());
   ~ZapAuthenticator();
   ZapAuthenticator(const ZapAuthenticator&) = delete;
   ZapAuthenticator& operator=(const ZapAuthenticator&) = delete;
 
  private:
   ZapAuthenticator(std::unique_ptr<zmq::socket_t> socket, std::vector<AuthorizedClient> clients,
-                   std::shared_ptr<AuthStats> stats);
+                   std::shared_ptr<AuthStats> stats, const core::Clock& clock);
   void serve();
 
   std::unique_ptr<zmq::socket_t> socket_;
   std::map<std::string, AuthorizedClient> by_key_;  // Z85 public key -> client
   std::shared_ptr<AuthStats> stats_;
-  std::map<std::string, int64_t> last_logged_us_;  // per denied key, to bound the log
+  const core::Clock& clock_;
+  std::map<std::string, core::TimePoint> last_logged_;  // per denied key, to bound the log
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -1,8 +1,10 @@
 // CURVE keys, secret files and the ZAP allow-list, with real ZeroMQ sockets
 // on loopback: an allowed key receives, an unknown key and a client without
-// a key receive nothing and are counted; requests carry the client's role.
+// a key receive nothing and are counted; requests carry the client's role;
+// the ZAP handler's denial log is throttled per key on an injected clock.
 #include <sys/stat.h>
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include "gateway/bus/connection_monitor.h"
@@ -233,6 +237,103 @@ TEST_F(CurveBus, TheMonitorCountsSubscribersAndHandshakesThatFail) {
   second.reset();
   EXPECT_TRUE(eventually([&] { return (*monitor)->count() == 0; }));
   monitor->reset();  // before the context goes
+}
+
+// Speaks RFC 27 to the ZAP handler of `context` over its inproc endpoint, as
+// libzmq does for each CURVE handshake, and logs what the handler logs.
+class ZapLog : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    previous_ = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("zap-test", sink_));
+    auto zap = ZapAuthenticator::start(context_, {{"wall-display", generateCurveKeyPair().public_key, Role::kViewer}},
+                                       stats_, clock_);
+    ASSERT_TRUE(zap.ok()) << zap.error().message;
+    zap_ = std::move(*zap);
+    zap_client_.set(zmq::sockopt::linger, 0);
+    zap_client_.connect("inproc://zeromq.zap.01");
+  }
+  void TearDown() override {
+    zap_client_.close();
+    zap_.reset();
+    spdlog::set_default_logger(previous_);
+  }
+
+  // Asks about a CURVE client with this 32-byte key; the ZAP status code.
+  // The handler logs before it replies, so its log is complete on return.
+  std::string authenticate(const std::array<uint8_t, 32>& key, const std::string& address = "10.20.0.7") {
+    const std::vector<std::string> request{"1.0", std::to_string(++request_id_), "vcgate.publish", address, "",
+                                           "CURVE"};
+    for (const auto& frame : request) zap_client_.send(zmq::buffer(frame), zmq::send_flags::sndmore);
+    zap_client_.send(zmq::buffer(key), zmq::send_flags::none);
+    zmq::pollitem_t item{zap_client_.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::seconds(10)) != 1) return "no reply";
+    std::vector<std::string> reply;
+    zmq::message_t frame;
+    do {
+      if (!zap_client_.recv(frame, zmq::recv_flags::none)) break;
+      reply.push_back(frame.to_string());
+    } while (frame.more());
+    return reply.size() >= 3 ? reply[2] : "malformed reply";
+  }
+  // Log lines that report a denial of this key.
+  size_t denialsLogged(const std::array<uint8_t, 32>& key) const {
+    char z85[41] = {};
+    zmq_z85_encode(z85, key.data(), key.size());
+    const std::string needle = "denied key " + std::string(z85).substr(0, 8);
+    size_t n = 0;
+    for (const auto& line : sink_->last_formatted()) n += line.find(needle) != std::string::npos;
+    return n;
+  }
+  static std::array<uint8_t, 32> keyNumber(uint32_t n) {
+    std::array<uint8_t, 32> key{};
+    key.fill(0xa5);
+    for (int i = 0; i < 4; ++i) key[static_cast<size_t>(i)] = static_cast<uint8_t>(n >> (8 * i));
+    return key;
+  }
+
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(8192);
+  std::shared_ptr<spdlog::logger> previous_;
+  core::ManualClock clock_;
+  zmq::context_t context_;
+  std::shared_ptr<AuthStats> stats_ = std::make_shared<AuthStats>();
+  std::unique_ptr<ZapAuthenticator> zap_;
+  zmq::socket_t zap_client_{context_, zmq::socket_type::req};
+  int request_id_ = 0;
+};
+
+TEST_F(ZapLog, EachKeysDenialIsLoggedAtMostOncePerInterval) {
+  const auto stranger = keyNumber(1), other = keyNumber(2);
+  EXPECT_EQ(authenticate(stranger), "400");
+  EXPECT_EQ(denialsLogged(stranger), 1u);
+  EXPECT_EQ(authenticate(stranger), "400");
+  clock_.advance(ZapAuthenticator::kDenialLogInterval - std::chrono::seconds(1));
+  EXPECT_EQ(authenticate(stranger), "400");
+  EXPECT_EQ(denialsLogged(stranger), 1u) << "within the interval: counted, not logged again";
+  EXPECT_EQ(authenticate(other), "400");
+  EXPECT_EQ(denialsLogged(other), 1u) << "the throttle is per key";
+  clock_.advance(std::chrono::seconds(1));
+  EXPECT_EQ(authenticate(stranger), "400");
+  EXPECT_EQ(denialsLogged(stranger), 2u) << "a minute on, logged again";
+  EXPECT_EQ(stats_->snapshot().denied, 5u) << "every denial is counted";
+}
+
+// A peer that makes up a new key for every attempt: the throttle keeps at
+// most kMaxThrottledKeys keys; beyond, it starts again from nothing (so a
+// key it had throttled is logged once more), and every denial still counts.
+TEST_F(ZapLog, KeysMadeUpByAPeerDoNotGrowTheThrottleWithoutEnd) {
+  const auto stranger = keyNumber(0);
+  EXPECT_EQ(authenticate(stranger), "400");
+  EXPECT_EQ(authenticate(stranger), "400");
+  EXPECT_EQ(denialsLogged(stranger), 1u);
+  // With the stranger, kMaxThrottledKeys keys are remembered: the next new one forgets them.
+  for (uint32_t n = 1; n < ZapAuthenticator::kMaxThrottledKeys; ++n) ASSERT_EQ(authenticate(keyNumber(n)), "400");
+  EXPECT_EQ(authenticate(stranger), "400");
+  EXPECT_EQ(denialsLogged(stranger), 1u) << "still remembered: the throttle is full, not over";
+  ASSERT_EQ(authenticate(keyNumber(ZapAuthenticator::kMaxThrottledKeys)), "400");
+  EXPECT_EQ(authenticate(stranger), "400");
+  EXPECT_EQ(denialsLogged(stranger), 2u) << "forgotten with the others when the throttle was full";
+  EXPECT_EQ(stats_->snapshot().denied, ZapAuthenticator::kMaxThrottledKeys + 4);
 }
 
 }  // namespace
