@@ -208,5 +208,83 @@ rules:
   EXPECT_EQ(again.wait(10s), 0);
 }
 
+// The demo's scripted incidents (test://...&incident=) in a running gateway:
+// a camera whose picture goes black raises a tamper alarm through the
+// analytics and a rule, a camera whose video stops raises a video-loss
+// alarm, and both clear when the picture is back. Incidents are the last
+// 4 s of every 10 s of wall-clock time, so both happen within about 10 s;
+// the detection thresholds are short (blackout: 2 s of dark frames;
+// video loss: 1 s), and a missed period is simply followed by the next one.
+TEST(AlarmFlow, ScriptedIncidentsRaiseAndClearTamperAndVideoLoss) {
+  TempDir dir;
+  const auto config = dir.write("vcgate.yaml", fmt::format(R"(site:
+  id: incidents
+logging:
+  stats_interval_s: 0
+bus:
+  publish: tcp://127.0.0.1:*
+  control: ipc://{0}/control.sock
+storage:
+  state_dir: {0}/state
+  evidence_dir: {0}/evidence
+alarms:
+  post_roll_s: 0
+  video_loss: {{after_s: 1, level: 2}}
+camera_defaults:
+  connect_timeout_ms: 500
+  stall_timeout_ms: 500
+  reconnect: {{initial_ms: 100, max_ms: 300}}
+  buffering: {{pre_roll_s: 1}}
+cameras:
+  - id: covered
+    uri: test://covered?width=160&height=120&fps=10&gop=5&pattern=smpte&incident=blackout&incident_every_s=10&incident_s=4
+    analytics:
+      interval_s: 0.1
+      tamper: {{blackout: true, scene_change: false, defocus: false, hold_s: 0}}
+  - id: cut
+    uri: test://cut?width=160&height=120&fps=10&gop=5&pattern=smpte&incident=outage&incident_every_s=10&incident_s=4
+    analytics: {{enabled: false}}
+rules:
+  - name: lens-covered
+    when: {{source: blackout}}
+    raise: {{type: tamper, level: 2}}
+    hold_s: 0
+)",
+                                                           dir.path().string()));
+  ChildProcess daemon;
+  ASSERT_TRUE(daemon.start({VCGATE_DAEMON_BIN, "--config", config}, {}, /*merge_stderr=*/true));
+  ASSERT_TRUE(daemon.waitForLine("running; SIGHUP reloads", 20s));
+
+  // Cleared alarms of `type` on `camera` (alarm.list: recent).
+  const auto cleared = [](const json& list, const std::string& type, const std::string& camera) {
+    json out = json::array();
+    for (const auto& a : list.value("recent", json::array()))
+      if (a.value("type", "") == type && a.value("cameras", json::array()) == json::array({camera})) out.push_back(a);
+    return out;
+  };
+  json list;
+  const auto deadline = std::chrono::steady_clock::now() + 45s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    list = ctl(dir, {"alarm", "list"});
+    if (!cleared(list, "tamper", "covered").empty() && !cleared(list, "video_loss", "cut").empty()) break;
+    std::this_thread::sleep_for(250ms);
+  }
+  const json tamper = cleared(list, "tamper", "covered");
+  ASSERT_FALSE(tamper.empty()) << "no tamper alarm was raised and cleared: " << list.dump();
+  EXPECT_EQ(tamper[0]["source"], "analytics");
+  EXPECT_EQ(tamper[0]["rule"], "lens-covered");
+  EXPECT_GT(tamper[0]["cleared_us"].get<int64_t>(), tamper[0]["raised_us"].get<int64_t>());
+  const json loss = cleared(list, "video_loss", "cut");
+  ASSERT_FALSE(loss.empty()) << "no video-loss alarm was raised and cleared: " << list.dump();
+  EXPECT_EQ(loss[0]["source"], "video_loss");
+  // Each incident raised only its own kind of alarm.
+  for (const auto& a : list["recent"]) {
+    EXPECT_FALSE(a["type"] == "tamper" && a["cameras"] != json::array({"covered"})) << a.dump();
+    EXPECT_FALSE(a["type"] == "video_loss" && a["cameras"] != json::array({"cut"})) << a.dump();
+  }
+  ASSERT_TRUE(daemon.signal(SIGTERM));
+  EXPECT_EQ(daemon.wait(10s), 0);
+}
+
 }  // namespace
 }  // namespace vcgate
