@@ -512,8 +512,9 @@ core::Result<void> Journal::writeRecord(RecordType type, uint8_t flags, uint64_t
   const uint64_t at = active->bytes;
   if (const int err = writeAll(active_fd_, scratch_.data(), scratch_.size(), at)) {
     // Cut off whatever part of the record did reach the file, so the next
-    // append does not land behind garbage. Shrinking needs no space.
-    (void)::ftruncate(active_fd_, static_cast<off_t>(at));
+    // append does not land behind garbage. Shrinking needs no space; should
+    // it fail anyway, recovery skips the torn record at the next start.
+    [[maybe_unused]] const int truncated = ::ftruncate(active_fd_, static_cast<off_t>(at));
     preallocate();
     return fail(fileError("append to the journal segment", active->path, err, dir_,
                           "; nothing was written and the records already in the journal are intact"));
@@ -526,7 +527,7 @@ core::Result<void> Journal::writeRecord(RecordType type, uint8_t flags, uint64_t
   if (sync_now) {
     if (auto synced = syncActive(); !synced) {
       // Not known to be on disk: take it back, so the caller's error is the truth.
-      (void)::ftruncate(active_fd_, static_cast<off_t>(at));
+      [[maybe_unused]] const int truncated = ::ftruncate(active_fd_, static_cast<off_t>(at));
       active->bytes = at;
       preallocate();  // the truncation gave the reservation back
       return synced;
