@@ -1,11 +1,17 @@
 // Daemon: composes the modules into the running gateway and owns the GLib
 // main loop on the main thread. Signal handling follows mosquitto: the
 // handlers (GLib unix signal sources) only act on the main loop.
-//   SIGINT, SIGTERM  shut down, in this order (docs/operations.md):
+//   SIGINT, SIGTERM  shut down, in this order (docs/deployment.md, "The service"):
 //                    1. stop the timers and the command sockets (no new work),
-//                    2. take every camera pipeline to NULL (via the reaper),
+//                    2. every camera lets go of its pipeline (no frame after this)
+//                       and the reaper takes them all to NULL at once,
 //                    3. let the frame dispatcher deliver what is queued and join,
-//                    4. close the publish socket (linger 500 ms for queued messages).
+//                    4. wait up to 10 s for the pipelines of step 2,
+//                    5. stop analytics and the board (closing the watchdog),
+//                    6. close the publish socket (linger 500 ms for queued messages),
+//                    7. close the evidence clips.
+//                    Exit 0; exit 3 if a pipeline was still not down at step 4
+//                    (after steps 5-7: nothing the daemon keeps is lost).
 //   SIGHUP           reload the config file; an invalid file is refused with
 //                    its diagnostics and the running config stays.
 // Main thread only.

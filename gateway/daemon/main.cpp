@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   app.add_option("-l,--log-level", log_level, "Override logging.level: trace, debug, info, warn, error, off");
   app.add_flag("-V,--version", version, "Print the version and exit");
   app.footer("Exit codes: 0 ok, 1 invalid configuration, 2 usage error, 3 runtime failure.\n"
-             "Signals: SIGHUP reloads the configuration, SIGINT/SIGTERM stop within 5 s.");
+             "Signals: SIGHUP reloads the configuration, SIGINT/SIGTERM stop (in well under 5 s; a camera\n"
+             "that does not let go is abandoned after 10 s, exit 3).");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -44,13 +44,17 @@ void CameraManager::apply(const std::vector<config::CameraConfig>& cameras) {
 }
 
 bool CameraManager::stop(std::chrono::milliseconds timeout) {
+  // Each camera lets go of its pipeline: after this no frame arrives, even
+  // from a pipeline that is still going down, so the dispatcher can deliver
+  // what it holds and stop while the reaper works.
   cameras_.clear();
-  // The reaper may be stuck on a camera that does not answer its TEARDOWN; the
-  // caller decides what to do then (the daemon exits anyway).
-  if (!reaper_.drain(timeout)) return false;
   dispatcher_.stop();
-  return true;
+  // The reaper may be stuck on a camera that does not answer its TEARDOWN;
+  // the caller decides what to do then.
+  return reaper_.drain(timeout);
 }
+
+size_t CameraManager::pipelinesGoingDown() const { return reaper_.pending(); }
 
 std::vector<CameraStatsSnapshot> CameraManager::stats() const {
   std::vector<CameraStatsSnapshot> out;

@@ -2,8 +2,9 @@
 // reaper, and the main-loop timer that drives the cameras' supervisors.
 // Main thread only (it owns GLib timers on the default main context).
 // Destruction order is the shutdown order: cameras stop (their pipelines go
-// to the reaper), the reaper takes every pipeline to NULL, then the
-// dispatcher delivers what is queued and joins.
+// to the reaper, no frame arrives after that), the dispatcher delivers what
+// is queued and joins, the reaper takes every pipeline to NULL (all at once)
+// and joins.
 #pragma once
 
 #include <chrono>
@@ -33,9 +34,13 @@ class CameraManager {
   // config is unchanged keeps streaming; changed, added and removed ones are
   // restarted, started and stopped.
   void apply(const std::vector<config::CameraConfig>& cameras);
-  // Stops every camera and waits up to `timeout` for their pipelines to be down.
-  // False if some pipeline did not go down in time.
+  // Stops every camera, lets the dispatcher deliver what it holds and join,
+  // then waits up to `timeout` for the cameras' pipelines to be down.
+  // False if some pipeline did not go down in time (the reaper keeps at it;
+  // destroying the manager then waits for it).
   bool stop(std::chrono::milliseconds timeout);
+  // Pipelines handed to the reaper and not down yet.
+  size_t pipelinesGoingDown() const;
 
   std::vector<CameraStatsSnapshot> stats() const;
   const Camera* find(const std::string& id) const;
