@@ -29,6 +29,7 @@ trap 'rm -rf "$work"' EXIT
 dpkg-deb --info "$deb" >"$work/info"
 dpkg-deb --contents "$deb" >"$work/contents"
 dpkg-deb --control "$deb" "$work/control"
+dpkg-deb --ctrl-tarfile "$deb" | tar -tvf - >"$work/control-contents"
 dpkg-deb --extract "$deb" "$work/root"
 field() { dpkg-deb --field "$deb" "$1"; }
 
@@ -49,13 +50,10 @@ check "Description: a synopsis and an extended description" \
 # with a minimum version; the plugins GStreamer loads at run time by name.
 depends=$(field Depends)
 dep_has() {  # NAME [versioned]
-  local entries
-  entries=$(echo "$depends" | tr ',' '\n' | sed 's/^ *//')
-  if [ "${2:-}" = versioned ]; then
-    echo "$entries" | grep -qE "^$1 \((>=|=) [^)]+\)"
-  else
-    echo "$entries" | grep -qE "^$1( |$)"
-  fi
+  echo "$depends" | tr ',' '\n' | awk -v name="$1" -v versioned="${2:-}" '
+    { sub(/^ +/, ""); split($0, w, " ") }
+    w[1] == name && (versioned == "" || $0 ~ /\((>=|=) [^)]+\)$/) { found = 1 }
+    END { exit !found }'
 }
 for lib in libc6 libstdc++6 libzmq5 libgstreamer1.0-0 libgstreamer-plugins-base1.0-0 libglib2.0-0 \
            libyaml-cpp0.7 libsodium23 libavformat59 libavcodec59; do
@@ -136,16 +134,16 @@ check "every file under /etc is a conffile, every conffile is shipped" bash -c "
 # --- maintainer scripts ---------------------------------------------------------
 for s in postinst prerm postrm; do
   f=$work/control/$s
-  check "$s: present, mode 0755, #!/bin/sh with set -e, valid sh" bash -c \
-    "[ -f '$f' ] && [ \"\$(stat -c %a '$f')\" = 755 ] && head -1 '$f' | grep -qx '#! \{0,1\}/bin/sh' \
-     && grep -qx 'set -e' '$f' && sh -n '$f'"
+  check "$s: present, mode 0755 root/root, #!/bin/sh with set -e, valid sh" bash -c \
+    "[ -f '$f' ] && grep -qE '^-rwxr-xr-x root/root .* \./$s\$' '$work/control-contents' \
+     && head -1 '$f' | grep -qx '#! \{0,1\}/bin/sh' && grep -qx 'set -e' '$f' && sh -n '$f'"
 done
 check "postinst creates the vcgate system group and user, and /var/lib/vcgate" bash -c \
   "grep -q 'addgroup .*--system .*vcgate' '$work/control/postinst' && grep -q 'adduser .*--system .*vcgate' '$work/control/postinst' \
    && grep -q '/var/lib/vcgate' '$work/control/postinst'"
 check "postinst enables vcgated.service" grep -q "deb-systemd-helper enable 'vcgated.service'" "$work/control/postinst"
 check "md5sums cover every shipped file" bash -c \
-  "diff <(echo '$paths' | grep -E '[^/]\$' | grep -v '^\./etc/' | sed 's#^\./##' | sort) <(awk '{print \$2}' '$work/control/md5sums' | sort)"
+  "diff <(awk '\$1 ~ /^-/ { p = \$6; for (i = 7; i <= NF; i++) p = p \" \" \$i; sub(/^\.\//, \"\", p); print p }' '$work/contents' | sort) <(awk '{print \$2}' '$work/control/md5sums' | sort)"
 
 # --- documentation ----------------------------------------------------------------
 check "/usr/share/doc/vcgate/copyright" has ./usr/share/doc/vcgate/copyright
