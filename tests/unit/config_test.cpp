@@ -654,6 +654,7 @@ bus:
   commands: [tcp://0.0.0.0:5557, ipc:///run/vcgate/commands.sock]
   heartbeat_s: 0.5
   send_hwm: 4000
+  realtime_priority: 10
 alarms:
   post_roll_s: 4
   video_loss:
@@ -669,6 +670,7 @@ cameras:
   EXPECT_EQ(c.bus.commands, (std::vector<std::string>{"tcp://0.0.0.0:5557", "ipc:///run/vcgate/commands.sock"}));
   EXPECT_EQ(c.bus.heartbeat, std::chrono::milliseconds(500));
   EXPECT_EQ(c.bus.send_hwm, 4000);
+  EXPECT_EQ(c.bus.realtime_priority, 10);
   EXPECT_EQ(c.alarms.post_roll_s, 4);
   EXPECT_EQ(c.alarms.video_loss.level, 1);
   EXPECT_TRUE(c.alarms.video_loss.enabled);
@@ -677,6 +679,7 @@ cameras:
   const auto defaults = loadConfigText("site: {id: s}\ncameras: [{id: a, uri: test://a}]\n", "x.yaml");
   ASSERT_TRUE(defaults.ok());
   EXPECT_TRUE(defaults.config->bus.commands.empty());
+  EXPECT_EQ(defaults.config->bus.realtime_priority, 0) << "normal policy unless asked";
   EXPECT_EQ(defaults.config->bus.heartbeat, std::chrono::milliseconds(1000));
   EXPECT_EQ(defaults.config->alarms.post_roll_s, 10);
   EXPECT_EQ(defaults.config->alarms.video_loss.after, std::chrono::milliseconds(10000));
@@ -688,6 +691,7 @@ bus:
   heartbeat_s: 0
   send_hwm: 5
   commands: udp://x:1
+  realtime_priority: 100
 alarms:
   video_loss: {level: 4, after_s: 0, enable: true}
 cameras: [{id: a, uri: test://a}]
@@ -699,8 +703,9 @@ cameras: [{id: a, uri: test://a}]
   EXPECT_NE(all.find("x.yaml:3:16:"), std::string::npos) << all;
   EXPECT_NE(all.find("x.yaml:4:13:"), std::string::npos) << all;
   EXPECT_NE(all.find("x.yaml:5:13:"), std::string::npos) << all;
+  EXPECT_NE(all.find("x.yaml:6:22:"), std::string::npos) << all;
   EXPECT_NE(all.find("did you mean 'enabled'"), std::string::npos) << all;
-  EXPECT_EQ(loaded.diagnostics.size(), 6u) << all;
+  EXPECT_EQ(loaded.diagnostics.size(), 7u) << all;
 }
 
 }  // namespace
