@@ -19,6 +19,7 @@
 #include "gateway/bus/publisher.h"
 #include "gateway/bus/subscriber.h"
 #include "gateway/media/camera_manager.h"
+#include "tests/support/bus_receiver.h"
 #include "tests/support/gst_loop.h"
 #include "tests/support/video_check.h"
 
@@ -27,47 +28,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Receives on its own thread (a SUB socket belongs to one thread).
-class Receiver {
- public:
-  explicit Receiver(const std::string& endpoint) {
-    bus::SubscriberOptions options;
-    options.endpoints = {endpoint};
-    options.prefixes = {""};
-    auto sub = bus::Subscriber::create(options);
-    EXPECT_TRUE(sub.ok());
-    thread_ = std::thread([this, sub = std::move(sub.value())]() mutable {
-      while (!stop_) {
-        auto received = sub.receive(20ms);
-        std::lock_guard lock(mutex_);
-        if (auto* v = std::get_if<bus::VideoMessage>(&received)) video_.push_back(std::move(*v));
-        if (auto* s = std::get_if<bus::StatusMessage>(&received)) status_.push_back(std::move(*s));
-      }
-    });
-  }
-  ~Receiver() {
-    stop_ = true;
-    thread_.join();
-  }
-  std::vector<bus::VideoMessage> video(const std::string& camera) const {
-    std::lock_guard lock(mutex_);
-    std::vector<bus::VideoMessage> out;
-    for (const auto& v : video_)
-      if (v.topic.camera == camera) out.push_back(v);
-    return out;
-  }
-  std::vector<bus::StatusMessage> status() const {
-    std::lock_guard lock(mutex_);
-    return status_;
-  }
-
- private:
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mutex_;
-  std::vector<bus::VideoMessage> video_;
-  std::vector<bus::StatusMessage> status_;
-  std::thread thread_;
-};
+using testing::BusReceiver;
 
 // What each camera sends, measured on the dispatcher's thread before any alarm:
 // the budget is set from the real rates of this machine's encoder.
@@ -152,7 +113,7 @@ TEST(UplinkBudget, LevelOneStaysCompleteWhileLevelThreeGetsKeyframesOnly) {
   alarm::AlarmEngine alarms(config, core::SystemClock::instance());
   alarms.addListener([&](const alarm::AlarmEvent& e) { publisher->onAlarmEvent(e); });
   cameras.apply(config.cameras);
-  Receiver sub(publisher->boundEndpoints().at(0));
+  BusReceiver sub(publisher->boundEndpoints().at(0));
 
   // 3 s of video, then the budget: the level-1 camera in full plus the level-3
   // camera's keyframes and half of the rest of it. Level 3 in full does not fit.
@@ -181,7 +142,7 @@ TEST(UplinkBudget, LevelOneStaysCompleteWhileLevelThreeGetsKeyframesOnly) {
   bus::StatusMessage status;
   status.cameras = {{.id = "urgent"}, {.id = "minor"}};
   publisher->publishStatus(status);
-  ASSERT_TRUE(testing::runMainLoopUntil([&] { return !sub.status().empty(); }, 5s));
+  ASSERT_TRUE(testing::runMainLoopUntil([&] { return !sub.statuses().empty(); }, 5s));
 
   // Level 1: every unit, in order, decodable, never flagged keyframes-only.
   const auto complete = sub.video("urgent");
@@ -227,7 +188,7 @@ TEST(UplinkBudget, LevelOneStaysCompleteWhileLevelThreeGetsKeyframesOnly) {
   }
 
   // The heartbeat says so.
-  const auto heartbeat = sub.status().back();
+  const auto heartbeat = sub.statuses().back();
   EXPECT_EQ(heartbeat.uplink_budget_kbps, static_cast<double>(static_cast<uint64_t>(budget)) / 1000);
   EXPECT_GT(heartbeat.uplink_demand_kbps, budget / 1000) << "both in full would not fit";
   ASSERT_EQ(heartbeat.cameras.size(), 2u);

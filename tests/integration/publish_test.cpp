@@ -10,6 +10,7 @@
 #include "gateway/bus/publisher.h"
 #include "gateway/bus/subscriber.h"
 #include "gateway/media/camera_manager.h"
+#include "tests/support/bus_receiver.h"
 #include "tests/support/gst_loop.h"
 #include "tests/support/video_check.h"
 
@@ -19,67 +20,12 @@ namespace {
 using namespace std::chrono_literals;
 using testing::runMainLoopUntil;
 
-// Receives on its own thread (a SUB socket belongs to one thread) and keeps
-// everything; the test thread reads copies under the mutex. pause() stops
-// reading, as a subscriber that hangs would.
-class Receiver {
- public:
-  Receiver(const std::string& endpoint, std::vector<std::string> prefixes, int hwm = 10000, int kernel_buffer = 0) {
-    bus::SubscriberOptions options;
-    options.endpoints = {endpoint};
-    options.prefixes = std::move(prefixes);
-    options.receive_hwm = hwm;
-    options.receive_buffer_bytes = kernel_buffer;
-    auto sub = bus::Subscriber::create(options);
-    EXPECT_TRUE(sub.ok());
-    thread_ = std::thread([this, sub = std::move(sub.value())]() mutable {
-      while (!stop_) {
-        if (paused_) {
-          std::this_thread::sleep_for(5ms);
-          continue;
-        }
-        auto received = sub.receive(20ms);
-        std::lock_guard lock(mutex_);
-        if (auto* v = std::get_if<bus::VideoMessage>(&received)) video_.push_back(std::move(*v));
-        if (auto* e = std::get_if<bus::AlarmEventMessage>(&received)) events_.push_back(std::move(*e));
-        if (auto* s = std::get_if<bus::StatusMessage>(&received)) status_.push_back(std::move(*s));
-      }
-    });
-  }
-  ~Receiver() {
-    stop_ = true;
-    thread_.join();
-  }
-  void pause(bool paused) { paused_ = paused; }
-  std::vector<bus::VideoMessage> video(const std::string& camera = "") const {
-    std::lock_guard lock(mutex_);
-    std::vector<bus::VideoMessage> out;
-    for (const auto& v : video_)
-      if (camera.empty() || v.topic.camera == camera) out.push_back(v);
-    return out;
-  }
-  std::vector<bus::AlarmEventMessage> events() const {
-    std::lock_guard lock(mutex_);
-    return events_;
-  }
-  size_t statusCount() const {
-    std::lock_guard lock(mutex_);
-    return status_.size();
-  }
-  bus::StatusMessage lastStatus() const {
-    std::lock_guard lock(mutex_);
-    return status_.back();
-  }
+using testing::BusReceiver;
 
- private:
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> paused_{false};
-  mutable std::mutex mutex_;
-  std::vector<bus::VideoMessage> video_;
-  std::vector<bus::AlarmEventMessage> events_;
-  std::vector<bus::StatusMessage> status_;
-  std::thread thread_;
-};
+// What these tests subscribe to, and how small the queues of a stalled one are.
+BusReceiver::Options receiving(std::vector<std::string> prefixes, int hwm = 10000, int kernel_buffer = 0) {
+  return {.prefixes = std::move(prefixes), .receive_hwm = hwm, .receive_buffer_bytes = kernel_buffer};
+}
 
 config::Config gatewayConfig(std::vector<std::string> uris) {
   config::Config config;
@@ -168,7 +114,7 @@ constexpr const char* kSmallCamera = "test://c?width=320&height=240&fps=25&gop=1
 
 TEST_F(PublishTest, AManualAlarmPublishesPreRollTaggedVideoUntilPostRoll) {
   start(gatewayConfig({kSmallCamera, kSmallCamera}));
-  Receiver sub(endpoint(), {""});
+  BusReceiver sub(endpoint(), receiving({""}));
   streamFor(2500ms);
   ASSERT_TRUE(sub.video().empty()) << "nothing is published while no alarm covers a camera";
 
@@ -209,7 +155,7 @@ TEST_F(PublishTest, AManualAlarmPublishesPreRollTaggedVideoUntilPostRoll) {
 
 TEST_F(PublishTest, OverlappingAlarmsMakeOneContinuousStreamWithChangingTags) {
   start(gatewayConfig({kSmallCamera}));
-  Receiver sub(endpoint(), {"video/test-site/cam1/", "alarm/"});
+  BusReceiver sub(endpoint(), receiving({"video/test-site/cam1/", "alarm/"}));
   streamFor(1500ms);
   const auto a = raise({"cam1"}, 3);
   testing::runMainLoopFor(1000ms);
@@ -255,7 +201,7 @@ TEST_F(PublishTest, ALateSubscriberGetsDecodableVideoWithinOneGop) {
   streamFor(1500ms);
   raise({"cam1"}, 1);
   testing::runMainLoopFor(1500ms);
-  Receiver late(endpoint(), {"video/"});
+  BusReceiver late(endpoint(), receiving({"video/"}));
   ASSERT_TRUE(runMainLoopUntil([&] { return late.video().size() >= 30; }, 20s));
   const auto video = late.video();
   // Find the first keyframe: it must come within one GOP (10 frames) of joining.
@@ -273,8 +219,8 @@ TEST_F(PublishTest, AStalledSubscriberDoesNotDisturbAnotherAndRecoversAtAKeyfram
   // (The send queue still holds the pre-roll burst of about 50 units.)
   start(gatewayConfig({"test://c?width=640&height=480&fps=25&gop=25&bitrate_kbps=8000&pattern=snow"}), /*send_hwm=*/100,
         /*send_buffer=*/64 * 1024);
-  Receiver steady(endpoint(), {"video/"});
-  Receiver stalled(endpoint(), {"video/"}, /*hwm=*/20, /*kernel_buffer=*/64 * 1024);
+  BusReceiver steady(endpoint(), receiving({"video/"}));
+  BusReceiver stalled(endpoint(), receiving({"video/"}, /*hwm=*/20, /*kernel_buffer=*/64 * 1024));
   streamFor(1500ms);
   raise({"cam1"}, 1);
   ASSERT_TRUE(runMainLoopUntil([&] { return stalled.video().size() >= 10; }, 20s));
@@ -313,7 +259,7 @@ TEST_F(PublishTest, AStalledSubscriberDoesNotDisturbAnotherAndRecoversAtAKeyfram
 
 TEST_F(PublishTest, LiveViewPublishesForTheLeaseOnly) {
   start(gatewayConfig({kSmallCamera}));
-  Receiver sub(endpoint(), {"video/"});
+  BusReceiver sub(endpoint(), receiving({"video/"}));
   streamFor(1000ms);
   const int64_t until = core::SystemClock::instance().wallMicros() + 1'000'000;
   publisher_->startLiveView("cam1", until);
@@ -329,7 +275,7 @@ TEST_F(PublishTest, LiveViewPublishesForTheLeaseOnly) {
 
 TEST_F(PublishTest, HeartbeatsCarryPublisherFigures) {
   start(gatewayConfig({kSmallCamera}));
-  Receiver sub(endpoint(), {"status/"});
+  BusReceiver sub(endpoint(), receiving({"status/"}));
   streamFor(1000ms);
   bus::StatusMessage status;
   status.cameras.push_back({.id = "cam1", .state = "streaming"});

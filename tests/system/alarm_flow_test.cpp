@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/child_process.h"
+#include "tests/support/program_run.h"
 #include "tests/support/temp_dir.h"
 
 namespace vcgate {
@@ -54,12 +55,9 @@ cameras:
 json ctl(const TempDir& dir, std::vector<std::string> args, int expected_exit = 0) {
   std::vector<std::string> argv{VCGATE_CTL_BIN, "-e", "ipc://" + (dir.path() / "control.sock").string(), "--json"};
   argv.insert(argv.end(), args.begin(), args.end());
-  ChildProcess child;
-  EXPECT_TRUE(child.start(argv));
-  auto line = child.readLine(10s);
-  EXPECT_EQ(child.wait(10s), expected_exit);
-  if (!line) return json();
-  return json::parse(*line, nullptr, false);
+  const auto run = testing::runToEnd(argv, /*merge_stderr=*/false, 10s);
+  EXPECT_EQ(run.exit_code, expected_exit) << run.all();
+  return run.firstJson();
 }
 
 TEST(AlarmFlow, RaisedByTheTechnicianReceivedAndRecordedByThePlatform) {

@@ -25,7 +25,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/camsim_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/program_run.h"
 #include "tests/support/temp_dir.h"
 #include "tools/ctl/redact.h"
 
@@ -38,36 +40,12 @@ using nlohmann::json;
 using testing::ChildProcess;
 using testing::TempDir;
 
-struct CtlRun {
-  int exit_code = -1;
-  std::vector<std::string> lines;  // stdout (and stderr when merged)
-  double ms = 0;
-  json firstJson() const {
-    for (const auto& line : lines)
-      if (line.starts_with("{")) return json::parse(line, nullptr, false);
-    return json();
-  }
-  std::string all() const {
-    std::string out;
-    for (const auto& line : lines) out += line + "\n";
-    return out;
-  }
-};
+using CtlRun = testing::ProgramRun;
 
 // Runs vcgatectl to its end.
 CtlRun ctl(std::vector<std::string> args, bool merge_stderr = false, std::chrono::seconds limit = 30s) {
-  std::vector<std::string> argv{VCGATE_CTL_BIN};
-  argv.insert(argv.end(), args.begin(), args.end());
-  ChildProcess child;
-  CtlRun run;
-  const auto start = std::chrono::steady_clock::now();
-  EXPECT_TRUE(child.start(argv, {}, merge_stderr));
-  while (child.readLine(limit)) {
-  }
-  run.exit_code = child.wait(limit).value_or(-1);
-  run.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  run.lines = child.lines();
-  return run;
+  args.insert(args.begin(), VCGATE_CTL_BIN);
+  return testing::runToEnd(args, merge_stderr, limit);
 }
 
 // A TCP port on loopback that refuses connections: bound, never listening.
@@ -630,22 +608,7 @@ TEST_F(CtlWithGateway, BundleHasWhatSupportNeedsAndNoSecret) {
 
 // ---- probe: no gateway ----
 
-class Camsim {
- public:
-  explicit Camsim(const std::vector<std::string>& streams) {
-    std::vector<std::string> argv{VCGATE_CAMSIM_BIN, "--clip-seconds", "2"};
-    argv.insert(argv.end(), streams.begin(), streams.end());
-    EXPECT_TRUE(process_.start(argv));
-    auto ready = process_.waitForLine("READY all", 60s);
-    EXPECT_TRUE(ready) << "camsim did not start";
-    if (ready) port_ = std::stoi(ready->substr(ready->rfind(' ') + 1));
-  }
-  std::string url(const std::string& name) const { return fmt::format("rtsp://127.0.0.1:{}/{}", port_, name); }
-
- private:
-  ChildProcess process_;
-  int port_ = 0;
-};
+using Camsim = testing::CamsimProcess;
 
 TEST(CtlProbe, MeasuresCamsimCamerasOverTcpAndUdp) {
   Camsim camsim({"test://door?width=320&height=240&fps=25&gop=10&bitrate_kbps=500",

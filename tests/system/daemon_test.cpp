@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "tests/support/child_process.h"
+#include "tests/support/program_run.h"
 #include "tests/support/temp_dir.h"
 
 namespace vcgate {
@@ -40,15 +41,11 @@ const char* kTwoCameras = R"(  - id: cam-a
 )";
 
 int runToExit(const std::vector<std::string>& args, std::vector<std::string>* output = nullptr) {
-  ChildProcess child;
   std::vector<std::string> argv{VCGATE_DAEMON_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
-  EXPECT_TRUE(child.start(argv, {}, /*merge_stderr=*/true));
-  while (child.readLine(10s)) {
-  }
-  const auto code = child.wait(10s);
-  if (output) *output = child.lines();
-  return code.value_or(-1);
+  auto run = testing::runToEnd(argv, /*merge_stderr=*/true, 10s);
+  if (output) *output = std::move(run.lines);
+  return run.exit_code;
 }
 
 TEST(Daemon, VersionAndHelp) {

@@ -28,7 +28,10 @@
 #include "gateway/bus/subscriber.h"
 #include "gateway/evidence/mp4_writer.h"
 #include "gateway/journal/journal.h"
+#include "tests/support/bus_receiver.h"
+#include "tests/support/camsim_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/program_run.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/video_check.h"
 
@@ -40,18 +43,9 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using testing::ChildProcess;
 using testing::TempDir;
+using testing::waitUntil;
 
 // ---- helpers ----
-
-// Polls `done` every 50 ms until it holds or `timeout` passes.
-bool waitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
 
 std::string readFile(const fs::path& path) {
   std::ifstream in(path);
@@ -66,26 +60,11 @@ void matrix(const std::string& fault, size_t raised, size_t delivered, const std
   std::fflush(stdout);
 }
 
-// vcgate-camsim serving synthetic RTSP cameras; commands on its stdin.
-class Camsim {
+// vcgate-camsim serving synthetic RTSP cameras (4 s loops); commands on its stdin.
+class Camsim : public testing::CamsimProcess {
  public:
-  Camsim(const std::vector<std::string>& streams, const std::string& address = "127.0.0.1") : address_(address) {
-    std::vector<std::string> argv{VCGATE_CAMSIM_BIN, "--clip-seconds", "4", "--log-level", "warn", "--address", address};
-    argv.insert(argv.end(), streams.begin(), streams.end());
-    EXPECT_TRUE(process_.start(argv));
-    auto ready = process_.waitForLine("READY all", 60s);
-    EXPECT_TRUE(ready) << "camsim did not start";
-    if (ready) port_ = std::stoi(ready->substr(ready->rfind(' ') + 1));
-  }
-  std::string url(const std::string& name) const { return fmt::format("rtsp://{}:{}/{}", address_, port_, name); }
-  bool command(const std::string& line) {
-    return process_.writeLine(line) && process_.waitForLine("OK " + line, 10s).has_value();
-  }
-
- private:
-  std::string address_;
-  ChildProcess process_;
-  int port_ = 0;
+  Camsim(const std::vector<std::string>& streams, const std::string& address = "127.0.0.1")
+      : CamsimProcess(streams, {.clip_seconds = 4, .address = address, .log_level = "warn"}) {}
 };
 
 // The gateway: vcgated started through /bin/sh so that its log goes to a file
@@ -208,72 +187,14 @@ cameras:
                      dir.path().string(), publish, extra, cameras);
 }
 
-// The platform side in this process: a bus::Subscriber on its own thread
-// keeping every alarm event, heartbeat and (optionally) video message.
-class Platform {
+// The platform side in this process: every alarm event, heartbeat and
+// (optionally) video message the gateway publishes.
+class Platform : public testing::BusReceiver {
  public:
-  explicit Platform(const std::string& endpoint, bool video = true) {
-    bus::SubscriberOptions options;
-    options.endpoints = {endpoint};
-    options.prefixes = video ? std::vector<std::string>{""} : std::vector<std::string>{"alarm/", "status/"};
-    auto sub = bus::Subscriber::create(options);
-    EXPECT_TRUE(sub.ok());
-    thread_ = std::thread([this, sub = std::move(sub.value())]() mutable {
-      while (!stop_) {
-        auto received = sub.receive(20ms);
-        std::lock_guard lock(mutex_);
-        if (auto* v = std::get_if<bus::VideoMessage>(&received)) video_.push_back(std::move(*v));
-        if (auto* e = std::get_if<bus::AlarmEventMessage>(&received)) events_.push_back(std::move(*e));
-        if (std::get_if<bus::StatusMessage>(&received)) ++heartbeats_;
-      }
-    });
-  }
-  ~Platform() {
-    stop_ = true;
-    thread_.join();
-  }
-  bool waitConnected() {
-    return waitUntil([&] {
-      std::lock_guard lock(mutex_);
-      return heartbeats_ > 0;
-    }, 10s);
-  }
-  std::vector<bus::AlarmEventMessage> events() const {
-    std::lock_guard lock(mutex_);
-    return events_;
-  }
-  std::vector<bus::VideoMessage> video(const std::string& camera) const {
-    std::lock_guard lock(mutex_);
-    std::vector<bus::VideoMessage> out;
-    for (const auto& v : video_)
-      if (v.topic.camera == camera) out.push_back(v);
-    return out;
-  }
-  // Distinct journal event ids received.
-  std::set<uint64_t> eventIds() const {
-    std::set<uint64_t> ids;
-    for (const auto& e : events()) ids.insert(e.event_id);
-    return ids;
-  }
-  std::set<std::string> raisedAlarms() const {
-    std::set<std::string> ids;
-    for (const auto& e : events())
-      if (e.event.kind == alarm::AlarmEventKind::kRaised) ids.insert(e.event.alarm.id.hex());
-    return ids;
-  }
-  bool hasEvent(const std::string& alarm, alarm::AlarmEventKind kind) const {
-    for (const auto& e : events())
-      if (e.event.alarm.id.hex() == alarm && e.event.kind == kind) return true;
-    return false;
-  }
-
- private:
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mutex_;
-  std::vector<bus::VideoMessage> video_;
-  std::vector<bus::AlarmEventMessage> events_;
-  int heartbeats_ = 0;
-  std::thread thread_;
+  explicit Platform(const std::string& endpoint, bool video = true)
+      : BusReceiver(endpoint, {.prefixes = video ? std::vector<std::string>{""}
+                                                 : std::vector<std::string>{"alarm/", "status/"}}) {}
+  bool waitConnected() const { return BusReceiver::waitConnected(10s); }
 };
 
 // Each stretch of a stream between discontinuities starts at a keyframe and
@@ -748,11 +669,17 @@ class SlowLink {
     }
   }
   ~SlowLink() {
-    if (!ns_.empty()) (void)std::system(fmt::format("ip netns del {} 2>/dev/null", ns_).c_str());
-    (void)std::system(fmt::format("ip link del {} 2>/dev/null", host_if_).c_str());
+    if (!ns_.empty()) bestEffort(fmt::format("ip netns del {} 2>/dev/null", ns_));
+    bestEffort(fmt::format("ip link del {} 2>/dev/null", host_if_));
   }
   const std::string& error() const { return error_; }
   std::string wrapper() const { return "/usr/sbin/ip netns exec " + ns_; }
+  // Cleanup: a namespace or link already gone is fine. (A (void) cast does
+  // not silence warn_unused_result, which _FORTIFY_SOURCE puts on system().)
+  static void bestEffort(const std::string& command) {
+    const int status = std::system(command.c_str());
+    static_cast<void>(status);
+  }
   const std::string& hostIp() const { return host_ip_; }
   const std::string& gatewayIp() const { return ns_ip_; }
 

@@ -34,6 +34,7 @@ extern "C" {
 #include "gateway/core/sha256.h"
 #include "gateway/evidence/mp4_writer.h"
 #include "tests/support/child_process.h"
+#include "tests/support/program_run.h"
 #include "tests/support/temp_dir.h"
 
 namespace vcgate {
@@ -169,14 +170,11 @@ std::vector<uint8_t> readFile(const std::string& path) {
 }
 
 // Runs vcgatectl --json against `endpoint` to completion: its exit code and its JSON line.
-std::pair<std::optional<int>, json> ctl(const std::string& endpoint, std::vector<std::string> args) {
+std::pair<int, json> ctl(const std::string& endpoint, std::vector<std::string> args) {
   std::vector<std::string> argv{VCGATE_CTL_BIN, "-e", endpoint, "--json"};
   argv.insert(argv.end(), args.begin(), args.end());
-  ChildProcess child;
-  EXPECT_TRUE(child.start(argv));
-  auto line = child.readLine(30s);
-  const auto exit = child.wait(30s);
-  return {exit, line ? json::parse(*line, nullptr, false) : json()};
+  const auto run = testing::runToEnd(argv);
+  return {run.exit_code, run.firstJson()};
 }
 
 // Polls `cmd` until its answer is not "not_ready" (a snapshot being taken).

@@ -23,6 +23,7 @@
 #include "gateway/bus/command_server.h"
 #include "gateway/bus/curve.h"
 #include "tests/support/child_process.h"
+#include "tests/support/program_run.h"
 #include "tests/support/temp_dir.h"
 
 namespace vcgate {
@@ -33,32 +34,10 @@ using json = nlohmann::json;
 using testing::ChildProcess;
 using testing::TempDir;
 
-struct ProgramRun {
-  int exit_code = -1;
-  std::vector<std::string> lines;
-  json firstJson() const {
-    for (const auto& line : lines)
-      if (line.starts_with("{")) return json::parse(line, nullptr, false);
-    return json();
-  }
-  std::string all() const {
-    std::string out;
-    for (const auto& line : lines) out += line + "\n";
-    return out;
-  }
-};
+using testing::ProgramRun;
 
-// Runs a program to its end (bounded).
-ProgramRun runToEnd(std::vector<std::string> argv, std::chrono::seconds limit = 30s) {
-  ChildProcess child;
-  ProgramRun run;
-  EXPECT_TRUE(child.start(argv, {}, /*merge_stderr=*/true));
-  while (child.readLine(limit)) {
-  }
-  run.exit_code = child.wait(limit).value_or(-1);
-  run.lines = child.lines();
-  return run;
-}
+// Runs a program to its end (bounded), its stderr read with its stdout.
+ProgramRun runToEnd(const std::vector<std::string>& argv) { return testing::runToEnd(argv, /*merge_stderr=*/true); }
 
 std::string readFile(const std::string& path) {
   std::ifstream in(path);

@@ -19,6 +19,7 @@
 #include "gateway/bus/connection_monitor.h"
 #include "gateway/bus/curve.h"
 #include "gateway/core/secret_file.h"
+#include "tests/support/program_run.h"
 #include "tests/support/temp_dir.h"
 
 namespace vcgate::bus {
@@ -194,14 +195,7 @@ TEST_F(CurveBus, RequestsCarryTheClientsRoleAndName) {
 }
 
 // Waits (bounded) until `done` holds.
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
+bool eventually(const std::function<bool()>& done) { return testing::waitUntil(done, 20s, 20ms); }
 
 TEST_F(CurveBus, TheMonitorCountsSubscribersAndHandshakesThatFail) {
   zmq::socket_t pub(context_, zmq::socket_type::pub);
