@@ -18,6 +18,15 @@
 # Cached: the tree carries a key (architecture + package list + this script);
 # a run with the same key does nothing. Downloaded .debs are kept beside it, so
 # a changed package list only fetches what is new.
+#
+# The same machinery makes the quick root file system of the package test
+# (firmware/image/make-rootfs.sh --quick), through the environment:
+#   VCGATE_SYSROOT_LIST=FILE    the package list instead of cross/sysroot-packages.txt
+#                               (one name or apt pattern, e.g. ?essential, per line)
+#   VCGATE_SYSROOT_EXTRA="a b"  more packages
+#   VCGATE_SYSROOT_CHROOT=1     the dpkg database describes the tree as its own
+#                               root (for dpkg run inside it), not as seen from the host
+# VCGATE_JOBS (default nproc) packages are unpacked at once.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,13 +39,25 @@ esac
 cache=${VCGATE_CACHE:-$HOME/.cache/vcgate}
 sysroot=${2:-$cache/sysroot-$arch}
 aptdir=$cache/apt-$arch
-list=$here/sysroot-packages.txt
+list=${VCGATE_SYSROOT_LIST:-$here/sysroot-packages.txt}
+chroot_db=${VCGATE_SYSROOT_CHROOT:-0}
+jobs=${VCGATE_JOBS:-$(nproc)}
 
 mapfile -t packages < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$list" | grep -v '^$')
-key=$( { echo "$arch"; printf '%s\n' "${packages[@]}"; cat "${BASH_SOURCE[0]}"; } | sha256sum | cut -d' ' -f1)
+read -ra extra <<<"${VCGATE_SYSROOT_EXTRA:-}"  # no globbing: apt patterns have '?'
+packages+=("${extra[@]}")
+key=$( { echo "$arch"; printf '%s\n' "${packages[@]}"; echo "chroot=$chroot_db"; cat "${BASH_SOURCE[0]}"; } \
+       | sha256sum | cut -d' ' -f1)
 
 if [ -f "$sysroot/.vcgate-sysroot-key" ] && [ "$(cat "$sysroot/.vcgate-sysroot-key")" = "$key" ]; then
   echo "make-sysroot: $sysroot is up to date ($arch, ${#packages[@]} packages listed)"
+  exit 0
+fi
+# A tree made while one package index could not be fetched (below) is used
+# for a day, then made again in the hope that the mirror has recovered.
+if [ -f "$sysroot/.vcgate-sysroot-key" ] && [ "$(cat "$sysroot/.vcgate-sysroot-key")" = "partial:$key" ] \
+   && [ -n "$(find "$sysroot/.vcgate-sysroot-key" -mmin -1440)" ]; then
+  echo "make-sysroot: $sysroot was made without one package index (see its first run); used until it is a day old"
   exit 0
 fi
 
@@ -92,8 +113,8 @@ apt_opts=(
 echo "make-sysroot: apt-get update ($arch lists)"
 # A mirror caught mid-sync answers with index files of the wrong size: retry.
 # If one index stays broken (seen: a proxy serving a stale security index),
-# go on with the others but do not mark the tree as cached, so the next run
-# tries again.
+# go on with the others and mark the tree as partial: it is used for a day,
+# then made again.
 partial=0
 for try in 1 2 3; do
   if apt-get "${apt_opts[@]}" update -qq; then partial=0; break; fi
@@ -102,7 +123,7 @@ for try in 1 2 3; do
 done
 if [ "$partial" = 1 ]; then
   echo "make-sysroot: WARNING: some $arch package lists could not be fetched; building from the others" \
-       "(not cached: the next run rebuilds)" >&2
+       "(used for a day, then made again)" >&2
 fi
 # With an empty status every dependency is "missing", so --download-only
 # fetches exactly the closure of the list.
@@ -132,35 +153,51 @@ ln -s usr/bin "$tmp/bin"; ln -s usr/sbin "$tmp/sbin"; ln -s usr/lib "$tmp/lib"
 status=$tmp/var/lib/dpkg/status
 : >"$status"
 echo 1 >"$tmp/var/lib/dpkg/info/format"  # multiarch layout: NAME:ARCH.list for M-A: same
-ctl=$(mktemp -d)
-trap 'rm -rf "$ctl"' EXIT
-echo "make-sysroot: unpacking ${#debs[@]} packages"
-for deb in "${debs[@]}"; do
+# The dpkg database's file lists: as the host sees them (dpkg-shlibdeps on the
+# host asks which package owns SYSROOT/usr/lib/...), or as dpkg inside the tree does.
+db_root=$sysroot
+[ "$chroot_db" = 1 ] && db_root=""
+parts=$tmp/.unpack
+mkdir -p "$parts"
+trap 'rm -rf "$parts"' EXIT
+# One package: its files into the tree, its database entry into $parts/N.*
+# (put together in apt's order below). Runs $jobs at a time.
+unpack_one() {
+  local n=$1 deb=$2 ctl name parch qual
+  ctl=$parts/$n.control
   dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$tmp" \
     --exclude=./usr/share/doc --exclude=./usr/share/man --exclude=./usr/share/locale \
-    --exclude=./usr/share/info --exclude=./usr/share/lintian
+    --exclude=./usr/share/info --exclude=./usr/share/lintian || return 1
   # minimal dpkg database entry: dpkg-shlibdeps asks dpkg-query which package
   # owns a library (by its path inside this tree) and reads its shlibs/symbols.
-  name=$(dpkg-deb -f "$deb" Package)
-  parch=$(dpkg-deb -f "$deb" Architecture)
+  mkdir -p "$ctl"
+  dpkg-deb -e "$deb" "$ctl" || return 1
+  name=$(sed -n 's/^Package: //p' "$ctl/control")
+  parch=$(sed -n 's/^Architecture: //p' "$ctl/control")
   # dpkg names the files of Multi-Arch: same packages NAME:ARCH.*, others NAME.*
   qual=$name
-  [ "$(dpkg-deb -f "$deb" Multi-Arch)" = same ] && qual=$name:$parch
-  { dpkg-deb -f "$deb"; echo "Status: install ok installed"; echo; } >>"$status"
-  rm -rf "${ctl:?}"/*
-  dpkg-deb -e "$deb" "$ctl"
+  grep -qx 'Multi-Arch: same' "$ctl/control" && qual=$name:$parch
+  { sed '/^$/d' "$ctl/control"; echo "Status: install ok installed"; echo; } >"$parts/$n.status"
   for f in shlibs symbols; do
     [ -f "$ctl/$f" ] && cp "$ctl/$f" "$tmp/var/lib/dpkg/info/$qual.$f"
   done
-  # paths as shipped, and as seen through the merged-/usr symlinks
-  dpkg-deb -c "$deb" | awk -v root="$sysroot" '{
+  # paths as shipped, and (for the host's view) as seen through the merged-/usr symlinks
+  dpkg-deb -c "$deb" | awk -v root="$db_root" '{
       p = $6; for (i = 7; i <= NF; i++) p = p " " $i; sub(/ -> .*/, "", p)
       sub(/^\./, "", p); sub(/\/$/, "", p)
       if (p == "") next
       print root p
-      if (p ~ /^\/(lib|bin|sbin)\//) print root "/usr" p
+      if (root != "" && p ~ /^\/(lib|bin|sbin)\//) print root "/usr" p
     }' >"$tmp/var/lib/dpkg/info/$qual.list"
-done
+  rm -rf "$ctl"
+}
+export -f unpack_one
+export tmp parts db_root
+echo "make-sysroot: unpacking ${#debs[@]} packages ($jobs at a time)"
+for i in "${!debs[@]}"; do printf '%s\0%s\0' "$i" "${debs[$i]}"; done \
+  | xargs -0 -n 2 -P "$jobs" bash -c 'unpack_one "$1" "$2" || { echo "make-sysroot: cannot unpack $2" >&2; exit 255; }' _
+for i in "${!debs[@]}"; do cat "$parts/$i.status"; done >"$status"
+rm -rf "$parts"
 
 # Absolute symlinks point at the host's files: make them relative to the tree.
 while IFS= read -r link; do
@@ -179,7 +216,7 @@ for alt in blas lapack; do
   done
 done
 
-if [ "$partial" = 0 ]; then echo "$key" >"$tmp/.vcgate-sysroot-key"; else echo partial >"$tmp/.vcgate-sysroot-key"; fi
+if [ "$partial" = 0 ]; then echo "$key" >"$tmp/.vcgate-sysroot-key"; else echo "partial:$key" >"$tmp/.vcgate-sysroot-key"; fi
 printf '%s\n' "${debs[@]##*/}" >"$tmp/.vcgate-sysroot-packages"
 rm -rf "$sysroot"
 mv "$tmp" "$sysroot"

@@ -2,15 +2,23 @@
 # One entry point for a fresh Debian 12 machine:
 #   tools/setup.sh demo   install what is missing, build, run vcgated on configs/demo.yaml
 #   tools/setup.sh test   install what is missing, then, each step only after the one before
-#                         built: build and run the whole test suite (ctest), a short libFuzzer
-#                         run of every fuzz target (tools/fuzz.sh), the test suite again built
-#                         with ASan+UBSan (build-asan/), then cross-build for arm64 and run the
-#                         arm64 tests under qemu. Skip parts with VCGATE_SKIP_FUZZ=1,
-#                         VCGATE_SKIP_ASAN=1, VCGATE_SKIP_CROSS=1
+#                         built: build and run the whole test suite (ctest), make the amd64
+#                         .deb and check it (tools/check-deb.sh), a short libFuzzer run of every
+#                         fuzz target (tools/fuzz.sh), the test suite again built with
+#                         ASan+UBSan (build-asan/), cross-build for arm64, run the arm64 tests
+#                         under qemu, make and check the arm64 .deb (cross/test.sh), then install
+#                         that package into an arm64 root file system and run the demo there
+#                         under qemu (firmware/image/test-rootfs.sh; needs root). Skip parts with
+#                         VCGATE_SKIP_FUZZ=1, VCGATE_SKIP_ASAN=1, VCGATE_SKIP_CROSS=1,
+#                         VCGATE_SKIP_ROOTFS=1
 #   tools/setup.sh deps   only install what is missing
 #   tools/setup.sh build  install what is missing and build
+#   tools/setup.sh package  install what is missing, build, make the amd64 .deb and check it
 #   tools/setup.sh asan   install what is missing, build with ASan+UBSan, run the test suite
-#   tools/setup.sh cross  install what is missing, cross-build for arm64, run its tests under qemu
+#   tools/setup.sh cross [arm64|armhf]  install what is missing, cross-build, run the tests
+#                         labelled arm64 under qemu, make and check the .deb (default arm64)
+#   tools/setup.sh rootfs install what is missing, install build-arm64's .deb into an arm64
+#                         root file system and run the demo there under qemu (needs root)
 # Idempotent: packages already installed are not touched, the build directories are reused.
 # Every build goes through ccache (~/.cache/ccache), so a second run recompiles only what changed.
 set -euo pipefail
@@ -52,9 +60,15 @@ packages=(
   ccache clang libclang-rt-14-dev
 )
 
-# Only for the cross build and its tests under qemu (cross/test-arm64.sh).
+# Only for the cross build and its tests under qemu (cross/test.sh).
 cross_packages=(
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user dpkg-dev
+)
+# Only for the arm64 root file system test (firmware/image/test-rootfs.sh):
+# arm64 programs run in a chroot through binfmt_misc; debootstrap only for
+# the flashable image (make-rootfs.sh without --quick).
+rootfs_packages=(
+  qemu-user-static binfmt-support debootstrap python3
 )
 
 install_missing() {
@@ -111,15 +125,39 @@ step() {
   return $rc
 }
 
-# Cross-build for arm64 and run the tests labelled arm64 under qemu-user.
+# The amd64 package of the native build, and its check.
+package() {
+  (cd "$build_dir" && rm -f vcgate_*_amd64.deb && cpack -G DEB >cpack.log 2>&1) || {
+    cat "$build_dir/cpack.log"; return 1; }
+  "$here/tools/check-deb.sh" "$(ls -t "$build_dir"/vcgate_*.deb | head -1)"
+}
+
+# Cross-build for arm64 (or $1) and run the tests labelled arm64 under
+# qemu-user; make and check the package.
 cross_test() {
   install_missing "${cross_packages[@]}"
-  VCGATE_JOBS=$jobs VCGATE_CROSS_CMAKE_ARGS="${launcher[*]} ${VCGATE_CROSS_CMAKE_ARGS:-}" "$here/cross/test-arm64.sh"
+  VCGATE_JOBS=$jobs VCGATE_CROSS_CMAKE_ARGS="${launcher[*]} ${VCGATE_CROSS_CMAKE_ARGS:-}" \
+    "$here/cross/test.sh" "${1:-arm64}"
+}
+
+# The arm64 package of the cross build installed into an arm64 root file
+# system, the demo run there under qemu; vcgate-sub and vcgatectl of the
+# native build watch it from the host.
+rootfs_test() {
+  [ "$(id -u)" -eq 0 ] || {
+    echo "setup: the root file system test needs root (chroot, device nodes); VCGATE_SKIP_ROOTFS=1 skips it" >&2
+    return 1; }
+  install_missing "${rootfs_packages[@]}"
+  local deb
+  deb=$(ls -t "${VCGATE_CROSS_BUILD_DIR:-$here/build-arm64}"/vcgate_*_arm64.deb 2>/dev/null | head -1 || true)
+  [ -n "$deb" ] || { echo "setup: no arm64 package: run tools/setup.sh cross first" >&2; return 1; }
+  VCGATE_JOBS=$jobs VCGATE_HOST_BUILD_DIR=$build_dir "$here/firmware/image/test-rootfs.sh" "$deb"
 }
 
 case "${1:-}" in
   deps) install_missing "${packages[@]}" ;;
   build) install_missing "${packages[@]}"; build ;;
+  package) install_missing "${packages[@]}"; build; package ;;
   demo)
     install_missing "${packages[@]}"; build
     shift
@@ -132,8 +170,9 @@ case "${1:-}" in
     # not (the later steps still say what else is wrong).
     install_missing "${packages[@]}"
     step "native build" build
-    native=0 fuzz=0 asan=0 cross=0
+    native=0 package=0 fuzz=0 asan=0 cross=0 rootfs=0
     step "native tests" run_ctest "$build_dir" || native=$?
+    step "amd64 package and check" package || package=$?
     if [ "${VCGATE_SKIP_FUZZ:-0}" != 1 ]; then
       step "fuzz ${VCGATE_FUZZ_SECONDS:-30} s per target" \
         env VCGATE_JOBS="$jobs" "$here/tools/fuzz.sh" "${VCGATE_FUZZ_SECONDS:-30}" || fuzz=$?
@@ -143,11 +182,20 @@ case "${1:-}" in
       step "asan tests" asan_test || asan=$?
     fi
     if [ "${VCGATE_SKIP_CROSS:-0}" != 1 ]; then
-      step "arm64 cross build and tests" cross_test || cross=$?
+      step "arm64 cross build, tests, package and check" cross_test arm64 || cross=$?
+    fi
+    if [ "${VCGATE_SKIP_ROOTFS:-0}" != 1 ]; then
+      if [ "${VCGATE_SKIP_CROSS:-0}" = 1 ]; then
+        echo "setup: root file system test skipped: it needs the arm64 package of the cross step"
+      else
+        step "arm64 package in an arm64 root file system" rootfs_test || rootfs=$?
+      fi
     fi
     printf 'setup: %s\n' "${timings[@]}"
-    echo "setup: native tests exit $native, fuzz exit $fuzz, asan tests exit $asan, arm64 cross tests exit $cross"
-    [ "$native" -eq 0 ] && [ "$fuzz" -eq 0 ] && [ "$asan" -eq 0 ] && [ "$cross" -eq 0 ]
+    echo "setup: native tests exit $native, amd64 package exit $package, fuzz exit $fuzz, asan tests exit $asan," \
+         "arm64 cross exit $cross, rootfs exit $rootfs"
+    [ "$native" -eq 0 ] && [ "$package" -eq 0 ] && [ "$fuzz" -eq 0 ] && [ "$asan" -eq 0 ] && [ "$cross" -eq 0 ] \
+      && [ "$rootfs" -eq 0 ]
     ;;
   asan)
     install_missing "${packages[@]}"
@@ -156,10 +204,15 @@ case "${1:-}" in
     ;;
   cross)
     install_missing "${packages[@]}"
-    cross_test
+    cross_test "${2:-arm64}"
+    ;;
+  rootfs)
+    install_missing "${packages[@]}"
+    build
+    rootfs_test
     ;;
   *)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
