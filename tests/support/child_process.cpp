@@ -96,6 +96,13 @@ std::optional<std::string> ChildProcess::waitForLine(const std::string& needle, 
   }
 }
 
+std::optional<std::string> ChildProcess::seenOrWaitForLine(const std::string& needle,
+                                                           std::chrono::milliseconds timeout) {
+  for (const auto& line : lines_)
+    if (line.find(needle) != std::string::npos) return line;
+  return waitForLine(needle, timeout);
+}
+
 bool ChildProcess::writeLine(const std::string& line) {
   if (stdin_fd_ < 0) return false;
   const std::string data = line + "\n";

@@ -31,6 +31,9 @@ class ChildProcess {
   std::optional<std::string> readLine(std::chrono::milliseconds timeout);
   // Reads lines until one contains `needle`; returns it, or nullopt on EOF or timeout.
   std::optional<std::string> waitForLine(const std::string& needle, std::chrono::milliseconds timeout);
+  // A line already read that contains `needle`, else waitForLine: for lines
+  // whose order is not fixed (two cameras that start at the same time).
+  std::optional<std::string> seenOrWaitForLine(const std::string& needle, std::chrono::milliseconds timeout);
   // Every line read so far, for failure messages.
   const std::vector<std::string>& lines() const { return lines_; }
 

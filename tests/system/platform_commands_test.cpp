@@ -91,9 +91,7 @@ void startGateway(Gateway& gw, const std::string& config) {
 
 // A log line already read, or the next one with `needle`.
 bool seenOrWait(ChildProcess& process, const std::string& needle) {
-  for (const auto& line : process.lines())
-    if (line.find(needle) != std::string::npos) return true;
-  return process.waitForLine(needle, 30s).has_value();
+  return process.seenOrWaitForLine(needle, 30s).has_value();
 }
 
 // One raw request over the commands endpoint. `text` is sent as is.
