@@ -8,5 +8,8 @@ set(VCGATE_CROSS_QEMU arm)
 # GCC notes on every std::vector<T>::iterator passed by value that the ARM
 # calling convention for such arguments changed in GCC 7.1: irrelevant here,
 # everything is built by GCC 12 (-Wpsabi), and the notes drown real warnings.
-string(APPEND CMAKE_CXX_FLAGS_INIT " -Wno-psabi")
+# (CMake reads a toolchain file more than once per configure: append once.)
+if(NOT CMAKE_CXX_FLAGS_INIT MATCHES "-Wno-psabi")
+  string(APPEND CMAKE_CXX_FLAGS_INIT " -Wno-psabi")
+endif()
 include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")

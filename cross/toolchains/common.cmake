@@ -34,10 +34,13 @@ set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 # Shared libraries pulled in indirectly (libgstbase by libgstapp, ...) are
 # looked up in the sysroot's multiarch directories at link time.
-foreach(dir "${VCGATE_SYSROOT}/usr/lib/${VCGATE_CROSS_TRIPLET}" "${VCGATE_SYSROOT}/lib/${VCGATE_CROSS_TRIPLET}")
-  string(APPEND CMAKE_EXE_LINKER_FLAGS_INIT " -Wl,-rpath-link,${dir}")
-  string(APPEND CMAKE_SHARED_LINKER_FLAGS_INIT " -Wl,-rpath-link,${dir}")
-endforeach()
+# (CMake reads the toolchain file more than once per configure: append once.)
+if(NOT CMAKE_EXE_LINKER_FLAGS_INIT MATCHES "-rpath-link")
+  foreach(dir "${VCGATE_SYSROOT}/usr/lib/${VCGATE_CROSS_TRIPLET}" "${VCGATE_SYSROOT}/lib/${VCGATE_CROSS_TRIPLET}")
+    string(APPEND CMAKE_EXE_LINKER_FLAGS_INIT " -Wl,-rpath-link,${dir}")
+    string(APPEND CMAKE_SHARED_LINKER_FLAGS_INIT " -Wl,-rpath-link,${dir}")
+  endforeach()
+endif()
 
 # pkg-config (the host's) reads only the sysroot's .pc files and prefixes
 # their -I/-L with the sysroot.
