@@ -372,7 +372,7 @@ int Daemon::run() {
   cameras_ = std::make_unique<media::CameraManager>(clock_);
   cameras_->dispatcher().setRealtimePriority(config_.bus.realtime_priority);
   if (config_.bus.realtime_priority > 0)
-    spdlog::info("delivery threads (frame dispatcher, ZeroMQ I/O) at real-time priority {}",
+    spdlog::info("delivery threads (frame dispatcher, ZeroMQ I/O): asking for real-time priority {}",
                  config_.bus.realtime_priority);
   if (!startBus()) {
     spdlog::error("cannot start the bus; exiting");

@@ -1,11 +1,18 @@
 // The real vcgated as a child process with its own config files: command line,
-// config checking, clean shutdown on SIGTERM, SIGHUP reload, no secrets in logs.
+// config checking, clean shutdown on SIGTERM, SIGHUP reload, no secrets in logs,
+// real-time delivery threads.
+#include <sched.h>
 #include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
 
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
 
+#include "gateway/core/realtime.h"
 #include "tests/support/child_process.h"
 #include "tests/support/program_run.h"
 #include "tests/support/temp_dir.h"
@@ -101,6 +108,51 @@ TEST(Daemon, StreamsThenStopsCleanlyOnSigterm) {
     EXPECT_EQ(daemon.wait(5s), 0);
     EXPECT_LT(std::chrono::steady_clock::now() - sent, 5s);
   }
+}
+
+// bus.realtime_priority reaches the running daemon: its frame dispatcher and
+// ZeroMQ I/O threads run under SCHED_FIFO at that priority (when this process
+// may grant it), and the cameras' streaming threads keep the normal policy.
+TEST(Daemon, RealtimePriorityAppliesToTheDeliveryThreadsOnly) {
+  constexpr int kPriority = 7;
+  TempDir dir;
+  std::string config = configWith(dir, kTwoCameras);
+  config.replace(config.find("bus:\n"), 5, fmt::format("bus:\n  realtime_priority: {}\n", kPriority));
+  const auto path = dir.write("vcgate.yaml", config);
+  ChildProcess daemon;
+  ASSERT_TRUE(daemon.start({VCGATE_DAEMON_BIN, "--config", path}, {}, true));
+  ASSERT_TRUE(daemon.seenOrWaitForLine("camera cam-a: streaming h264 160x120", 20s));
+  ASSERT_TRUE(daemon.seenOrWaitForLine("camera cam-b: streaming h264 160x120", 20s));
+  const bool allowed = core::realtimeAllowed(kPriority).ok();
+  const int wanted = allowed ? SCHED_FIFO : SCHED_OTHER;
+  int dispatchers = 0;
+  int realtime_io = 0;  // the publisher's context; the command sockets' contexts stay normal
+  int streaming = 0;
+  const std::string tasks = fmt::format("/proc/{}/task", daemon.pid());
+  for (const auto& entry : std::filesystem::directory_iterator(tasks)) {
+    std::string name;
+    std::getline(std::ifstream(entry.path() / "comm"), name);
+    const pid_t tid = std::stoi(entry.path().filename().string());
+    sched_param param{};
+    const int policy = sched_getscheduler(tid);
+    sched_getparam(tid, &param);
+    if (name == "vcg-dispatch") {
+      ++dispatchers;
+      EXPECT_EQ(policy, wanted) << name;
+      EXPECT_EQ(param.sched_priority, allowed ? kPriority : 0) << name;
+    } else if (name.starts_with("ZMQbg/IO") && policy == SCHED_FIFO) {
+      ++realtime_io;
+      EXPECT_EQ(param.sched_priority, kPriority) << name;
+    } else if (name.starts_with("task") || name.starts_with("rtpjitterbuffer") || name.starts_with("vcg-evidence")) {
+      ++streaming;
+      EXPECT_EQ(policy, SCHED_OTHER) << name << " must keep the normal policy";
+    }
+  }
+  EXPECT_EQ(dispatchers, 1);
+  EXPECT_EQ(realtime_io, allowed ? 1 : 0) << "exactly the publisher's ZeroMQ I/O thread";
+  EXPECT_GE(streaming, 1);
+  ASSERT_TRUE(daemon.signal(SIGTERM));
+  EXPECT_EQ(daemon.wait(10s), 0);
 }
 
 TEST(Daemon, SighupReloadRefusesAnInvalidConfigAndKeepsStreaming) {

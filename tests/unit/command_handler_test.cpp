@@ -18,25 +18,40 @@ json replyOf(const R& reply) {
   else return json::parse(reply.body);
 }
 
+// A handler over a real alarm engine with one camera, hall-a-1.
+struct HandlerRig {
+  HandlerRig() : alarms(makeConfig(), clock, 1), handler(makeContext(alarms, clock)) {}
+
+  static config::Config makeConfig() {
+    config::Config config;
+    config.cameras.push_back(config::CameraConfig{.id = "hall-a-1", .uri = "test://hall-a-1"});
+    return config;
+  }
+  static CommandContext makeContext(alarm::AlarmEngine& alarms, core::ManualClock& clock) {
+    CommandContext context;
+    context.site = "north";
+    context.alarms = &alarms;
+    context.clock = &clock;
+    context.ack_events = [](const std::vector<uint64_t>& ids) -> core::Result<size_t> { return ids.size(); };
+    return context;
+  }
+  // "ok", or the refusal's error code.
+  std::string code(const std::string& request, const bus::RequestOrigin& origin) {
+    const json reply = replyOf(handler.handle(request, origin));
+    return reply.value("ok", false) ? std::string("ok") : reply["error"]["code"].get<std::string>();
+  }
+
+  core::ManualClock clock;
+  alarm::AlarmEngine alarms;
+  CommandHandler handler;
+};
+
 // Found by fuzz_control_requests: a version or an integer argument written as
 // a float too large for its type (1e300) was a float-to-integer conversion
 // with undefined behaviour (UBSan in the sanitizer build). Each is refused.
 TEST(CommandHandler, IntegersOutOfRangeAreRefusedNotConverted) {
-  config::Config config;
-  config.cameras.push_back(config::CameraConfig{.id = "hall-a-1", .uri = "test://hall-a-1"});
-  core::ManualClock clock;
-  alarm::AlarmEngine alarms(config, clock, 1);
-  CommandContext context;
-  context.site = "north";
-  context.alarms = &alarms;
-  context.clock = &clock;
-  context.ack_events = [](const std::vector<uint64_t>& ids) -> core::Result<size_t> { return ids.size(); };
-  CommandHandler handler(std::move(context));
-  const bus::RequestOrigin origin{"commands"};
-  const auto code = [&](const std::string& request) {
-    const json reply = replyOf(handler.handle(request, origin));
-    return reply.value("ok", false) ? std::string("ok") : reply["error"]["code"].get<std::string>();
-  };
+  HandlerRig rig;
+  const auto code = [&](const std::string& request) { return rig.code(request, bus::RequestOrigin{"commands"}); };
 
   EXPECT_EQ(code(R"({"v":1e300,"cmd":"alarm.list"})"), "bad_request");
   EXPECT_EQ(code(R"({"v":-1e300,"cmd":"alarm.list"})"), "bad_request");
@@ -53,21 +68,12 @@ TEST(CommandHandler, IntegersOutOfRangeAreRefusedNotConverted) {
 // technician sees that a client keeps sending what the gateway turns away,
 // and which client, without the request's arguments.
 TEST(CommandHandler, RefusalsAreCountedByTheirCode) {
-  config::Config config;
-  config.cameras.push_back(config::CameraConfig{.id = "hall-a-1", .uri = "test://hall-a-1"});
-  core::ManualClock clock;
-  alarm::AlarmEngine alarms(config, clock, 1);
-  CommandContext context;
-  context.site = "north";
-  context.alarms = &alarms;
-  context.clock = &clock;
-  CommandHandler handler(std::move(context));
+  HandlerRig rig;
+  auto& alarms = rig.alarms;
+  auto& handler = rig.handler;
   const bus::RequestOrigin wall{"commands", "wall", "viewer"};
   const bus::RequestOrigin room{"commands", "command-room", "operator"};
-  const auto code = [&](const std::string& request, const bus::RequestOrigin& origin) {
-    const json reply = replyOf(handler.handle(request, origin));
-    return reply.value("ok", false) ? std::string("ok") : reply["error"]["code"].get<std::string>();
-  };
+  const auto code = [&](const std::string& request, const bus::RequestOrigin& origin) { return rig.code(request, origin); };
   EXPECT_EQ(handler.counts().answered, 0u);
 
   const auto raised = alarms.raise({.source = "manual", .type = "intrusion", .level = 2, .cameras = {"hall-a-1"}});
