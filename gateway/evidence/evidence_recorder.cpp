@@ -92,7 +92,6 @@ struct EvidenceRecorder::OpenClip {
   core::VideoCodec codec = core::VideoCodec::kH264;
   int width = 0;
   int height = 0;
-  bool sync_pending = false;             // a keyframe was written: the fragment before it lands with the next unit
   bool failing = false;                  // a write failed and the retry too: skip until retry_after
   core::TimePoint retry_after{};
   uint64_t waiting_dropped = 0;          // units that could not start the clip (no keyframe held yet)
@@ -711,7 +710,6 @@ core::Result<void> EvidenceRecorder::openPart(OpenClip& clip, const media::Acces
   clip.codec = first.codec;
   clip.width = first.width;
   clip.height = first.height;
-  clip.sync_pending = false;
   if (auto written = writeSidecar(clip.info, options_.sync_fragments); !written) noteError(written.error().message);
   publish(clip.info);
   spdlog::info("evidence: recording alarm {} on camera {} into {}", clip.info.alarm.hex(), clip.info.camera, path);
@@ -743,6 +741,7 @@ void EvidenceRecorder::writeUnit(OpenClip& clip, const media::AccessUnitPtr& uni
       return;
     }
   }
+  const uint64_t fragments_before = clip.writer->fragmentsWritten();
   auto written = clip.writer->write(unit->data, unit->pts_ns, unit->dts_ns, unit->keyframe, unit);
   if (!written) {
     noteError(written.error().message);
@@ -755,14 +754,11 @@ void EvidenceRecorder::writeUnit(OpenClip& clip, const media::AccessUnitPtr& uni
     std::lock_guard lock(index_mutex_);
     ++stats_.units_written;
   }
-  // The muxer writes a GOP's fragment when it gets the unit after the next
-  // keyframe (the writer holds one unit back): now it is in the file.
-  if (clip.sync_pending) afterFragment(clip);
-  clip.sync_pending = unit->keyframe && clip.info.frames > 1;
+  // A keyframe made the writer write the GOP before it: now it is in the file.
+  if (clip.writer->fragmentsWritten() != fragments_before) afterFragment(clip);
 }
 
 void EvidenceRecorder::afterFragment(OpenClip& clip) {
-  clip.sync_pending = false;
   if (clip.fd >= 0) {
     if (options_.sync_fragments && ::fdatasync(clip.fd) != 0)
       noteError(fmt::format("cannot sync {}: {}", clip.info.path, reasonText(errno)));
@@ -820,7 +816,6 @@ void EvidenceRecorder::finishPart(OpenClip& clip, ClipState state, std::string n
     ::close(clip.fd);
     clip.fd = -1;
   }
-  clip.sync_pending = false;
   ClipInfo& info = clip.info;
   if (!closed && state == ClipState::kComplete) {
     noteError(closed.error().message);

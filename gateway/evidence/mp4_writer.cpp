@@ -8,7 +8,13 @@ extern "C" {
 #include <libavutil/mem.h>
 }
 
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +22,8 @@ extern "C" {
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "gateway/evidence/fragment_boxes.h"
 
 namespace vcgate::evidence {
 namespace {
@@ -60,39 +68,53 @@ core::Error fileError(const std::string& path, const char* doing, int err) {
 bool isH264ParameterSet(int type) { return type == 7 || type == 8; }
 bool isH265ParameterSet(int type) { return type >= 32 && type <= 34; }
 
+// Where the next start code (00 00 01) at or after `from` begins; the
+// unit's size if there is none. memchr finds the 01 bytes, so the scan does
+// not look at every byte of a frame in C.
+size_t findStartCode(std::span<const uint8_t> unit, size_t from) {
+  const size_t n = unit.size();
+  for (size_t one = from + 2; one < n;) {
+    const auto* hit = static_cast<const uint8_t*>(std::memchr(unit.data() + one, 1, n - one));
+    if (!hit) break;
+    one = static_cast<size_t>(hit - unit.data());
+    if (unit[one - 1] == 0 && unit[one - 2] == 0) return one - 2;
+    ++one;
+  }
+  return n;
+}
+
+// Calls fn(nal) for each NAL unit of an Annex-B access unit, without its start
+// code, as libavformat splits them: the zero in front of a 4-byte start code
+// belongs to the start code; empty NAL units are skipped.
+template <typename Fn>
+void forEachNalUnit(std::span<const uint8_t> unit, Fn&& fn) {
+  const size_t n = unit.size();
+  for (size_t code = findStartCode(unit, 0); code < n;) {
+    const size_t begin = code + 3;
+    const size_t next = findStartCode(unit, begin);
+    const size_t end = next < n && next > begin && unit[next - 1] == 0 ? next - 1 : next;
+    if (end > begin) fn(unit.subspan(begin, end - begin));
+    code = next;
+  }
+}
+
 // The parameter sets of an Annex-B access unit, each behind a 4-byte start
 // code: libavformat's mov muxer takes Annex-B extradata and writes the
-// avcC/hvcC box from it itself (ff_isom_write_avcc/hvcc), and then also
-// converts every Annex-B packet to length-prefixed NAL units.
+// avcC/hvcC box of the file header from it (ff_isom_write_avcc/hvcc).
 std::vector<uint8_t> parameterSets(std::span<const uint8_t> unit, core::VideoCodec codec, bool* complete) {
   std::vector<uint8_t> out;
   bool has[3] = {false, false, false};  // H.264: SPS, PPS; H.265: VPS, SPS, PPS
-  size_t i;
-  const size_t n = unit.size();
-  auto nextStart = [&](size_t from) -> std::pair<size_t, size_t> {  // (start code position, payload position)
-    for (size_t k = from; k + 3 <= n; ++k) {
-      if (unit[k] == 0 && unit[k + 1] == 0 && unit[k + 2] == 1) return {k > 0 && unit[k - 1] == 0 ? k - 1 : k, k + 3};
-    }
-    return {n, n};
-  };
-  i = nextStart(0).second;
-  while (i < n) {
-    auto [next_start, next_payload] = nextStart(i);
-    const size_t end = next_start;
-    if (end > i) {
-      const uint8_t header = unit[i];
-      const int type = codec == core::VideoCodec::kH264 ? (header & 0x1f) : ((header >> 1) & 0x3f);
-      const bool wanted = codec == core::VideoCodec::kH264 ? isH264ParameterSet(type) : isH265ParameterSet(type);
-      if (wanted) {
-        static constexpr uint8_t kStartCode[] = {0, 0, 0, 1};
-        out.insert(out.end(), kStartCode, kStartCode + 4);
-        out.insert(out.end(), unit.begin() + static_cast<ptrdiff_t>(i), unit.begin() + static_cast<ptrdiff_t>(end));
-        if (codec == core::VideoCodec::kH264) has[type - 7] = true;
-        else has[type - 32] = true;
-      }
-    }
-    i = next_payload;
-  }
+  forEachNalUnit(unit, [&](std::span<const uint8_t> nal) {
+    const uint8_t header = nal[0];
+    const int type = codec == core::VideoCodec::kH264 ? (header & 0x1f) : ((header >> 1) & 0x3f);
+    const bool wanted = codec == core::VideoCodec::kH264 ? isH264ParameterSet(type) : isH265ParameterSet(type);
+    if (!wanted) return;
+    static constexpr uint8_t kStartCode[] = {0, 0, 0, 1};
+    out.insert(out.end(), kStartCode, kStartCode + 4);
+    out.insert(out.end(), nal.begin(), nal.end());
+    if (codec == core::VideoCodec::kH264) has[type - 7] = true;
+    else has[type - 32] = true;
+  });
   *complete = codec == core::VideoCodec::kH264 ? (has[0] && has[1]) : (has[0] && has[1] && has[2]);
   return out;
 }
@@ -146,97 +168,46 @@ bool boxesEndAtEndOfFile(const std::string& path) {
   return true;
 }
 
-// A packet with its own copy of the unit's bytes.
-AVPacket* copiedPacket(std::span<const uint8_t> unit) {
-  AVPacket* packet = av_packet_alloc();
-  if (!packet || av_new_packet(packet, static_cast<int>(unit.size())) < 0) {
-    av_packet_free(&packet);
-    return nullptr;
-  }
-  std::memcpy(packet->data, unit.data(), unit.size());
-  return packet;
-}
-
-// A packet that points at the unit's bytes and keeps `owner` alive until
-// libavformat lets go of it: no copy of the video on its way to the muxer.
-AVPacket* borrowedPacket(std::span<const uint8_t> unit, std::shared_ptr<const void> owner) {
-  AVPacket* packet = av_packet_alloc();
-  if (!packet) return nullptr;
-  auto* keep = new std::shared_ptr<const void>(std::move(owner));
-  auto* data = const_cast<uint8_t*>(unit.data());  // read-only buffer: the muxer never writes to it
-  packet->buf = av_buffer_create(
-      data, unit.size(), [](void* opaque, uint8_t*) { delete static_cast<std::shared_ptr<const void>*>(opaque); },
-      keep, AV_BUFFER_FLAG_READONLY);
-  if (!packet->buf) {
-    delete keep;
-    av_packet_free(&packet);
-    return nullptr;
-  }
-  packet->data = data;
-  packet->size = static_cast<int>(unit.size());
-  return packet;
-}
-
-}  // namespace
-
-struct Mp4Writer::Impl {
-  std::string path;
-  core::VideoCodec codec = core::VideoCodec::kH264;
-  int width = 0;
-  int height = 0;
-  AVFormatContext* format = nullptr;
-  AVStream* stream = nullptr;
-  bool header_written = false;
-  bool created = false;  // open() made a new regular file: only then may close() remove it
-  std::optional<core::Error> failure;  // sticky: the first write error
-
-  // Timestamps, in 1/90000 after rebasing.
-  int64_t base_ns = 0;       // dts_ns of the first keyframe
-  int64_t offset_ticks = 0;  // added after a non-increasing dts
-  int64_t last_dts = 0;
-  int64_t last_delta = 0;
-  int64_t first_pts = 0;
-  int64_t end_pts = 0;
-  // The last unit is held back one step so that its duration is known
-  // exactly (next dts - its dts): fragments then join without drift.
-  AVPacket* pending = nullptr;
-
-  Mp4Summary summary;
-
-  void release() {
-    av_packet_free(&pending);
-    if (format) {
-      if (format->pb) avio_closep(&format->pb);
-      avformat_free_context(format);
-      format = nullptr;
+// Writes every byte of `pieces` to fd, in order, with as few writev calls as
+// the kernel allows. 0 or the errno of the failure.
+int writeAll(int fd, std::vector<iovec>& pieces) {
+  size_t next = 0;
+  while (next < pieces.size()) {
+    const int count = static_cast<int>(std::min<size_t>(pieces.size() - next, IOV_MAX));
+    const ssize_t written = ::writev(fd, &pieces[next], count);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return errno;
     }
-    stream = nullptr;
-    header_written = false;
+    // A short write (a signal, a nearly full disk): go on after the last byte that made it.
+    auto left = static_cast<size_t>(written);
+    while (next < pieces.size() && left >= pieces[next].iov_len) left -= pieces[next++].iov_len;
+    if (left > 0) {
+      pieces[next].iov_base = static_cast<uint8_t*>(pieces[next].iov_base) + left;
+      pieces[next].iov_len -= left;
+    }
   }
+  return 0;
+}
 
-  core::Result<void> fail(const char* doing, int err) {
-    failure = fileError(path, doing, err);
-    return *failure;
-  }
+int writeAll(int fd, std::span<const uint8_t> bytes) {
+  std::vector<iovec> one{{const_cast<uint8_t*>(bytes.data()), bytes.size()}};
+  return writeAll(fd, one);
+}
 
-  // Writes `pending` with the given duration.
-  core::Result<void> flushPending(int64_t duration_ticks) {
-    if (!pending) return {};
-    pending->duration = duration_ticks;
-    end_pts = std::max(end_pts, pending->pts + duration_ticks);
-    av_packet_rescale_ts(pending, kTimeBase, stream->time_base);
-    const int err = av_write_frame(format, pending);
-    av_packet_free(&pending);
-    if (err < 0) return fail("write", err);
-    if (format->pb->error < 0) return fail("write", format->pb->error);
-    return {};
-  }
-
-  core::Result<void> startFile(std::span<const uint8_t> keyframe, const std::vector<uint8_t>& extradata) {
-    const AVCodecID id = codec == core::VideoCodec::kH265 ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264;
-    if (width <= 0 || height <= 0) std::tie(width, height) = dimensionsFromParser(keyframe, id);
-    stream = avformat_new_stream(format, nullptr);
-    if (!stream) return fail("set up", AVERROR(ENOMEM));
+// The file header (ftyp, and a moov that announces fragments and holds no
+// samples), from libavformat's mov muxer: it builds the avcC/hvcC sample
+// entry from Annex-B parameter sets. `time_base` receives the track's time
+// scale as the moov states it. An AVERROR code on failure.
+int fileHeader(AVCodecID id, int width, int height, const std::vector<uint8_t>& extradata, std::vector<uint8_t>* out,
+               AVRational* time_base) {
+  AVFormatContext* format = nullptr;
+  int err = avformat_alloc_output_context2(&format, nullptr, "mp4", nullptr);
+  if (err < 0) return err;
+  if (!format) return AVERROR(ENOMEM);
+  AVStream* stream = avformat_new_stream(format, nullptr);
+  err = stream ? avio_open_dyn_buf(&format->pb) : AVERROR(ENOMEM);
+  if (err >= 0) {
     stream->time_base = kTimeBase;
     AVCodecParameters* par = stream->codecpar;
     par->codec_type = AVMEDIA_TYPE_VIDEO;
@@ -246,18 +217,145 @@ struct Mp4Writer::Impl {
     par->width = width;
     par->height = height;
     par->extradata = static_cast<uint8_t*>(av_mallocz(extradata.size() + AV_INPUT_BUFFER_PADDING_SIZE));
-    if (!par->extradata) return fail("set up", AVERROR(ENOMEM));
-    std::memcpy(par->extradata, extradata.data(), extradata.size());
-    par->extradata_size = static_cast<int>(extradata.size());
-
+    if (!par->extradata) err = AVERROR(ENOMEM);
+  }
+  if (err >= 0) {
+    std::memcpy(stream->codecpar->extradata, extradata.data(), extradata.size());
+    stream->codecpar->extradata_size = static_cast<int>(extradata.size());
     AVDictionary* options = nullptr;
-    // Fragmented: the moov comes first without samples and every GOP is one
-    // self-contained moof+mdat, so a file cut at any point plays up to there.
+    // empty_moov: the moov is written now, with no samples, and every
+    // fragment after it is self-contained (default_base_moof), which is how
+    // the fragments written by fragmentHeader() are built.
     av_dict_set(&options, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0);
-    const int err = avformat_write_header(format, &options);
+    err = avformat_write_header(format, &options);
     av_dict_free(&options);
-    if (err < 0) return fail("write the header of", err);
-    if (format->pb->error < 0) return fail("write the header of", format->pb->error);
+    *time_base = stream->time_base;
+  }
+  if (format->pb) {
+    uint8_t* bytes = nullptr;
+    const int size = avio_close_dyn_buf(format->pb, &bytes);
+    format->pb = nullptr;
+    if (err >= 0 && size > 0) out->assign(bytes, bytes + size);
+    av_free(bytes);
+  }
+  avformat_free_context(format);  // also lets go of the muxer's state: its fragments are never used
+  if (err >= 0 && out->empty()) err = AVERROR(EIO);
+  return err < 0 ? err : 0;
+}
+
+// The ISO BMFF track that fileHeader() creates.
+constexpr uint32_t kTrackId = 1;
+
+}  // namespace
+
+struct Mp4Writer::Impl {
+  std::string path;
+  core::VideoCodec codec = core::VideoCodec::kH264;
+  int width = 0;
+  int height = 0;
+  int fd = -1;
+  bool header_written = false;
+  bool created = false;  // open() made a new regular file: only then may close() remove it
+  std::optional<core::Error> failure;  // sticky: the first write error
+  AVRational track_time_base = kTimeBase;
+  uint64_t file_size = 0;  // bytes written so far: where the next fragment starts
+
+  // Timestamps, in 1/90000 after rebasing.
+  int64_t base_ns = 0;       // dts_ns of the first keyframe
+  int64_t offset_ticks = 0;  // added after a non-increasing dts
+  int64_t last_dts = 0;
+  int64_t last_delta = 0;
+  int64_t first_pts = 0;
+  int64_t end_pts = 0;
+
+  // The fragment being gathered: the units since the last keyframe. It is
+  // written when the next keyframe arrives (which also gives the last
+  // unit's exact duration, so fragments join without drift) or at close().
+  struct Sample {
+    int64_t dts = 0;
+    int64_t pts = 0;
+    uint32_t size = 0;  // length-prefixed NAL units
+    bool keyframe = false;
+  };
+  std::vector<Sample> samples;
+  std::vector<std::span<const uint8_t>> nal_units;     // of all samples, in order, in the units' own buffers
+  std::vector<std::shared_ptr<const void>> owners;     // keep those buffers alive until the fragment is written
+  uint32_t next_sequence = 1;
+  std::vector<FragmentIndexEntry> fragments;
+  // Reused from fragment to fragment.
+  std::vector<FragmentSample> boxes_input;
+  std::vector<uint8_t> length_prefixes;
+  std::vector<iovec> pieces;
+
+  Mp4Summary summary;
+
+  void dropFragment() {
+    samples.clear();
+    nal_units.clear();
+    owners.clear();
+  }
+
+  void release() {
+    dropFragment();
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+    header_written = false;
+  }
+
+  core::Result<void> fail(const char* doing, int err) {
+    failure = fileError(path, doing, err);
+    dropFragment();
+    return *failure;
+  }
+
+  int64_t toTrack(int64_t ticks) const { return av_rescale_q(ticks, kTimeBase, track_time_base); }
+
+  // Writes the gathered fragment; `last_duration` is its last unit's, in 1/90000.
+  core::Result<void> writeFragment(int64_t last_duration) {
+    if (samples.empty()) return {};
+    boxes_input.clear();
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const Sample& s = samples[i];
+      const int64_t next_dts = i + 1 < samples.size() ? samples[i + 1].dts : s.dts + last_duration;
+      end_pts = std::max(end_pts, s.pts + (next_dts - s.dts));
+      const int64_t start = toTrack(s.dts);
+      boxes_input.push_back({s.size, static_cast<uint32_t>(std::clamp<int64_t>(toTrack(next_dts) - start, 0, UINT32_MAX)),
+                             static_cast<int32_t>(std::clamp<int64_t>(toTrack(s.pts) - start, INT32_MIN, INT32_MAX)),
+                             s.keyframe});
+    }
+    const auto base = static_cast<uint64_t>(toTrack(samples.front().dts));
+    const auto header = fragmentHeader(next_sequence, kTrackId, base, boxes_input);
+
+    // moof + mdat header, then each NAL unit behind its 4-byte length, straight from the units' buffers.
+    length_prefixes.resize(nal_units.size() * 4);
+    pieces.clear();
+    pieces.push_back({const_cast<uint8_t*>(header.data()), header.size()});
+    uint64_t total = header.size();
+    for (size_t i = 0; i < nal_units.size(); ++i) {
+      const auto size = static_cast<uint32_t>(nal_units[i].size());
+      uint8_t* prefix = &length_prefixes[i * 4];
+      for (int b = 0; b < 4; ++b) prefix[b] = static_cast<uint8_t>(size >> (24 - 8 * b));
+      pieces.push_back({prefix, 4});
+      pieces.push_back({const_cast<uint8_t*>(nal_units[i].data()), nal_units[i].size()});
+      total += 4 + size;
+    }
+    if (const int err = writeAll(fd, pieces); err != 0) return fail("write", AVERROR(err));
+    fragments.push_back({base, file_size});
+    file_size += total;
+    ++next_sequence;
+    ++summary.fragments;
+    dropFragment();
+    return {};
+  }
+
+  core::Result<void> startFile(std::span<const uint8_t> keyframe, const std::vector<uint8_t>& extradata) {
+    const AVCodecID id = codec == core::VideoCodec::kH265 ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264;
+    if (width <= 0 || height <= 0) std::tie(width, height) = dimensionsFromParser(keyframe, id);
+    std::vector<uint8_t> header;
+    if (const int err = fileHeader(id, width, height, extradata, &header, &track_time_base); err < 0)
+      return fail("write the header of", err);
+    if (const int err = writeAll(fd, header); err != 0) return fail("write the header of", AVERROR(err));
+    file_size = header.size();
     header_written = true;
     return {};
   }
@@ -269,9 +367,10 @@ Mp4Writer::~Mp4Writer() {
   if (isOpen()) (void)close();
 }
 
-bool Mp4Writer::isOpen() const { return impl_->format != nullptr; }
+bool Mp4Writer::isOpen() const { return impl_->fd >= 0; }
 bool Mp4Writer::started() const { return impl_->header_written; }
 uint64_t Mp4Writer::framesWritten() const { return impl_->summary.frames; }
+uint64_t Mp4Writer::fragmentsWritten() const { return impl_->summary.fragments; }
 uint64_t Mp4Writer::leadingDropped() const { return impl_->summary.leading_dropped; }
 const std::string& Mp4Writer::path() const { return impl_->path; }
 
@@ -284,22 +383,10 @@ core::Result<void> Mp4Writer::open(const std::string& path, core::VideoCodec cod
   m.width = width;
   m.height = height;
   m.summary.path = path;
-  const int err = avformat_alloc_output_context2(&m.format, nullptr, "mp4", path.c_str());
-  if (err < 0 || !m.format) {
-    m.format = nullptr;
-    return fileError(path, "set up", err < 0 ? err : AVERROR(ENOMEM));
-  }
-  // Each packet's bytes go to the file when av_write_frame returns, not when
-  // an I/O buffer fills: complete fragments must be on disk if we are killed.
-  m.format->flags |= AVFMT_FLAG_FLUSH_PACKETS;
   std::error_code ignored;
   const bool existed = std::filesystem::exists(path, ignored);
-  const int open_err = avio_open(&m.format->pb, path.c_str(), AVIO_FLAG_WRITE);
-  if (open_err < 0) {
-    auto error = fileError(path, "create", open_err);
-    m.release();
-    return error;
-  }
+  m.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (m.fd < 0) return fileError(path, "create", AVERROR(errno));
   m.created = !existed && std::filesystem::is_regular_file(path, ignored);
   return {};
 }
@@ -307,7 +394,7 @@ core::Result<void> Mp4Writer::open(const std::string& path, core::VideoCodec cod
 core::Result<void> Mp4Writer::write(std::span<const uint8_t> unit, int64_t pts_ns, int64_t dts_ns, bool keyframe,
                                     std::shared_ptr<const void> owner) {
   Impl& m = *impl_;
-  if (!m.format) return core::makeError("Mp4Writer::write() before open()");
+  if (m.fd < 0) return core::makeError("Mp4Writer::write() before open()");
   if (m.failure) return *m.failure;
   if (unit.empty()) return {};
 
@@ -325,7 +412,8 @@ core::Result<void> Mp4Writer::write(std::span<const uint8_t> unit, int64_t pts_n
 
   int64_t dts = av_rescale(dts_ns - m.base_ns, kTimeBase.den, 1'000'000'000) + m.offset_ticks;
   int64_t pts = av_rescale(pts_ns - m.base_ns, kTimeBase.den, 1'000'000'000) + m.offset_ticks;
-  if (m.pending && dts <= m.last_dts) {
+  const bool first = m.summary.frames == 0;
+  if (!first && dts <= m.last_dts) {
     // Decode time went backwards or stood still: continue one frame later.
     const int64_t wanted = m.last_dts + (m.last_delta > 0 ? m.last_delta : kDefaultFrameTicks);
     m.offset_ticks += wanted - dts;
@@ -338,20 +426,27 @@ core::Result<void> Mp4Writer::write(std::span<const uint8_t> unit, int64_t pts_n
     ++m.summary.timestamp_fixes;
   }
 
-  if (m.pending) {
-    m.last_delta = dts - m.last_dts;
-    if (auto flushed = m.flushPending(m.last_delta); !flushed) return flushed;
-  } else if (m.summary.frames == 0) {
+  if (first) {
     m.first_pts = pts;
+  } else {
+    m.last_delta = dts - m.last_dts;
+    // A keyframe starts the next fragment: the one gathered so far is complete.
+    if (keyframe)
+      if (auto written = m.writeFragment(m.last_delta); !written) return written;
   }
 
-  AVPacket* packet = owner ? borrowedPacket(unit, std::move(owner)) : copiedPacket(unit);
-  if (!packet) return m.fail("write", AVERROR(ENOMEM));
-  packet->stream_index = m.stream->index;
-  packet->pts = pts;
-  packet->dts = dts;
-  if (keyframe) packet->flags |= AV_PKT_FLAG_KEY;
-  m.pending = packet;
+  if (!owner) {  // the caller's bytes may change after we return: keep a copy until the fragment is written
+    auto copy = std::make_shared<const std::vector<uint8_t>>(unit.begin(), unit.end());
+    unit = *copy;
+    owner = std::move(copy);
+  }
+  uint64_t size = 0;
+  forEachNalUnit(unit, [&](std::span<const uint8_t> nal) {
+    m.nal_units.push_back(nal);
+    size += 4 + nal.size();
+  });
+  m.owners.push_back(std::move(owner));
+  m.samples.push_back({dts, pts, static_cast<uint32_t>(size), keyframe});
   m.last_dts = dts;
   m.first_pts = std::min(m.first_pts, pts);
   ++m.summary.frames;
@@ -362,7 +457,7 @@ core::Result<void> Mp4Writer::write(std::span<const uint8_t> unit, int64_t pts_n
 
 core::Result<Mp4Summary> Mp4Writer::close() {
   Impl& m = *impl_;
-  if (!m.format) return core::makeError("Mp4Writer::close() without an open file");
+  if (m.fd < 0) return core::makeError("Mp4Writer::close() without an open file");
   std::optional<core::Error> error = m.failure;
   if (!m.header_written) {
     m.release();
@@ -375,21 +470,16 @@ core::Result<Mp4Summary> Mp4Writer::close() {
                                        m.path, m.summary.leading_dropped));
   }
   if (!error) {
-    if (auto flushed = m.flushPending(m.last_delta > 0 ? m.last_delta : kDefaultFrameTicks); !flushed)
-      error = flushed.error();
+    if (auto written = m.writeFragment(m.last_delta > 0 ? m.last_delta : kDefaultFrameTicks); !written)
+      error = written.error();
   }
   if (!error) {
-    const int err = av_write_trailer(m.format);
-    if (err < 0) error = fileError(m.path, "finish", err);
-    else if (m.format->pb->error < 0) error = fileError(m.path, "finish", m.format->pb->error);
+    const auto index = fragmentIndex(kTrackId, m.fragments);
+    if (const int err = writeAll(m.fd, index); err != 0) error = fileError(m.path, "finish", AVERROR(err));
   }
-  if (m.format->pb) {
-    avio_flush(m.format->pb);
-    const int err = m.format->pb->error;
-    if (!error && err < 0) error = fileError(m.path, "finish", err);
-    const int close_err = avio_closep(&m.format->pb);
-    if (!error && close_err < 0) error = fileError(m.path, "close", close_err);
-  }
+  const int fd = m.fd;
+  m.fd = -1;
+  if (::close(fd) != 0 && !error) error = fileError(m.path, "close", AVERROR(errno));
   m.summary.duration_s = static_cast<double>(m.end_pts - m.first_pts) / kTimeBase.den;
   m.release();
   if (error) return *error;

@@ -1,9 +1,13 @@
 // Mp4Writer: access units as the camera coded them (Annex-B H.264 or H.265)
-// into an MP4 file through libavformat, without decoding or re-encoding.
+// into an MP4 file, without decoding or re-encoding.
 //
 // The file is a fragmented MP4 (moov first with no samples, then one
-// moof+mdat per GOP, flushed as soon as it is complete), so a file cut by a
-// kill or a power loss still plays up to its last complete fragment.
+// moof+mdat per GOP, written as soon as the next keyframe arrives, then an
+// mfra index at close), so a file cut by a kill or a power loss still plays
+// up to its last complete fragment. libavformat writes the file header (it
+// knows how to build the avcC/hvcC sample entry); the fragments are built
+// here (fragment_boxes.h) and written with one writev each, straight from the
+// units' buffers, because libavformat's muxer copies every byte twice.
 //
 // The codec parameters come from the parameter sets in front of the first
 // keyframe (SPS/PPS, and VPS for H.265); units before that keyframe cannot be
@@ -32,6 +36,7 @@ struct Mp4Summary {
   std::string path;
   uint64_t frames = 0;            // access units in the file
   uint64_t keyframes = 0;
+  uint64_t fragments = 0;         // moof+mdat pairs in the file (one per GOP)
   uint64_t leading_dropped = 0;   // units dropped before the first keyframe with parameter sets
   uint64_t timestamp_fixes = 0;   // units whose dts/pts had to be moved to keep them increasing
   uint64_t bytes = 0;             // access-unit bytes written
@@ -50,9 +55,10 @@ class Mp4Writer {
   core::Result<void> open(const std::string& path, core::VideoCodec codec, int width = 0, int height = 0);
   // One access unit. Units before the first keyframe are dropped (counted, not
   // an error). After a write error every later call returns that error.
-  // With an `owner` that keeps `unit`'s bytes alive and unchanged, the writer
-  // holds a reference instead of copying them (the muxer needs the unit until
-  // the next one arrives); without one, it copies.
+  // A keyframe writes the fragment gathered since the previous one. With an
+  // `owner` that keeps `unit`'s bytes alive and unchanged, the writer holds a
+  // reference until the unit's fragment is written instead of copying them;
+  // without one, it copies.
   core::Result<void> write(std::span<const uint8_t> unit, int64_t pts_ns, int64_t dts_ns, bool keyframe,
                            std::shared_ptr<const void> owner = nullptr);
   // Writes what is pending and closes the file. A file that never received a
@@ -61,7 +67,8 @@ class Mp4Writer {
 
   bool isOpen() const;
   bool started() const;  // the first keyframe has been written
-  uint64_t framesWritten() const;
+  uint64_t framesWritten() const;     // units accepted (the last GOP's are in the file after close())
+  uint64_t fragmentsWritten() const;  // fragments in the file: a change means a GOP has landed
   uint64_t leadingDropped() const;
   const std::string& path() const;
 

@@ -16,6 +16,10 @@
 
 #include <gtest/gtest.h>
 
+extern "C" {
+#include <libavformat/avformat.h>
+}
+
 #include "tests/support/encoded_units.h"
 #include "tests/support/temp_dir.h"
 
@@ -121,7 +125,8 @@ TEST_P(Mp4WriterCodecTest, BorrowedUnitsMakeTheSameFileAndAreReleased) {
       owners.push_back(owner);
       ASSERT_TRUE(writer.write(*owner, u.pts_ns, u.dts_ns, u.keyframe, owner).ok());
     }
-    EXPECT_EQ(owners.back().use_count(), 2) << "the last unit is held back until the next one or close()";
+    EXPECT_EQ(owners.back().use_count(), 2) << "the last GOP is held until the next keyframe or close()";
+    EXPECT_EQ(owners.front().use_count(), 1) << "the first GOP was written when the second began";
     ASSERT_TRUE(writer.close().ok());
   }
   for (const auto& owner : owners) EXPECT_EQ(owner.use_count(), 1);
@@ -160,6 +165,128 @@ TEST_P(Mp4WriterCodecTest, LeadingNonKeyframesAreDroppedAndCounted) {
   EXPECT_TRUE(report.ok) << report.error;
   EXPECT_TRUE(report.starts_with_keyframe);
   EXPECT_EQ(report.frames_decoded, 20);
+}
+
+// What a demuxer must read back for an Annex-B unit: each NAL unit behind a
+// 4-byte big-endian length. Written byte by byte here, apart from the
+// writer's own start-code search.
+std::vector<uint8_t> lengthPrefixed(const std::vector<uint8_t>& unit) {
+  std::vector<size_t> starts;  // first byte after each 00 00 01
+  for (size_t i = 0; i + 2 < unit.size(); ++i)
+    if (unit[i] == 0 && unit[i + 1] == 0 && unit[i + 2] == 1) starts.push_back(i + 3);
+  std::vector<uint8_t> out;
+  for (size_t k = 0; k < starts.size(); ++k) {
+    size_t end = k + 1 < starts.size() ? starts[k + 1] - 3 : unit.size();
+    if (k + 1 < starts.size() && end > starts[k] && unit[end - 1] == 0) --end;  // a 4-byte start code's zero
+    const size_t size = end - starts[k];
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(size >> shift));
+    out.insert(out.end(), unit.begin() + static_cast<ptrdiff_t>(starts[k]), unit.begin() + static_cast<ptrdiff_t>(end));
+  }
+  return out;
+}
+
+struct ReadPacket {
+  std::vector<uint8_t> data;
+  int64_t pts = 0;
+  int64_t dts = 0;
+  int64_t duration = 0;
+  bool keyframe = false;
+};
+
+// Every video packet of `path` as libavformat's mov demuxer reads it, in the stream's time base.
+std::vector<ReadPacket> demux(const std::string& path, AVRational* time_base) {
+  std::vector<ReadPacket> packets;
+  AVFormatContext* format = nullptr;
+  if (avformat_open_input(&format, path.c_str(), nullptr, nullptr) < 0) return packets;
+  // As players do: without it the H.265 packets come back without their durations.
+  if (avformat_find_stream_info(format, nullptr) < 0) return packets;
+  *time_base = format->streams[0]->time_base;
+  AVPacket* packet = av_packet_alloc();
+  while (av_read_frame(format, packet) >= 0) {
+    packets.push_back({std::vector<uint8_t>(packet->data, packet->data + packet->size), packet->pts, packet->dts,
+                       packet->duration, (packet->flags & AV_PKT_FLAG_KEY) != 0});
+    av_packet_unref(packet);
+  }
+  av_packet_free(&packet);
+  avformat_close_input(&format);
+  return packets;
+}
+
+// The fragments are built by hand (fragment_boxes.h), so check them against
+// an independent reader: libavformat's demuxer gives back every unit's bytes
+// as length-prefixed NAL units, with its decode and presentation times
+// (rebased to the first keyframe's dts), its duration and its keyframe flag.
+TEST_P(Mp4WriterCodecTest, EveryUnitReadsBackWithItsBytesAndTimes) {
+  const VideoCodec codec = GetParam();
+  const auto units = encodeUnits(codec, 35, kGop);  // 3 full GOPs and a short last one
+  ASSERT_EQ(units.size(), 35u);
+  TempDir dir;
+  const std::string path = (dir.path() / "clip.mp4").string();
+  const auto summary = writeClip(path, codec, units);
+  EXPECT_EQ(summary.fragments, 4u);
+
+  AVRational time_base{0, 1};
+  const auto packets = demux(path, &time_base);
+  ASSERT_EQ(packets.size(), units.size());
+  ASSERT_EQ(time_base.num, 1);
+  ASSERT_EQ(time_base.den, 90000);
+  const int64_t base_ns = units.front().dts_ns;
+  auto ticks = [](int64_t ns) { return ns * 9 / 100000; };  // 1/90000 s
+  for (size_t i = 0; i < units.size(); ++i) {
+    SCOPED_TRACE(fmt::format("unit {}", i));
+    EXPECT_EQ(packets[i].data, lengthPrefixed(units[i].data));
+    EXPECT_EQ(packets[i].dts, ticks(units[i].dts_ns - base_ns));
+    EXPECT_EQ(packets[i].pts, ticks(units[i].pts_ns - base_ns));
+    EXPECT_EQ(packets[i].keyframe, units[i].keyframe);
+    const int64_t next_dts_ns = i + 1 < units.size() ? units[i + 1].dts_ns : units[i].dts_ns + 40'000'000;
+    EXPECT_EQ(packets[i].duration, ticks(next_dts_ns) - ticks(units[i].dts_ns));
+  }
+  // The file ends with the random access index: mfra, whose mfro gives its size.
+  const auto bytes = readFile(path);
+  const auto boxes = topLevelBoxes(bytes);
+  ASSERT_FALSE(boxes.empty());
+  EXPECT_EQ(boxes.back().type, "mfra");
+  EXPECT_EQ(boxes.back().offset + boxes.back().size, bytes.size());
+}
+
+// A second, independent player: GStreamer's qtdemux and the libav decoder
+// read the file from start to end and return every picture.
+TEST_P(Mp4WriterCodecTest, GStreamerPlaysTheClip) {
+  const VideoCodec codec = GetParam();
+  const auto units = encodeUnits(codec, 30, kGop);
+  ASSERT_EQ(units.size(), 30u);
+  TempDir dir;
+  const std::string path = (dir.path() / "clip.mp4").string();
+  writeClip(path, codec, units);
+
+  const std::string decoder = codec == VideoCodec::kH264 ? "h264parse ! avdec_h264" : "h265parse ! avdec_h265";
+  GError* error = nullptr;
+  GstElement* pipeline = gst_parse_launch(
+      fmt::format("filesrc location={} ! qtdemux ! {} ! appsink name=sink sync=false", path, decoder).c_str(), &error);
+  ASSERT_NE(pipeline, nullptr) << (error ? error->message : "");
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  int pictures = 0;
+  while (GstSample* sample = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 20 * GST_SECOND)) {
+    ++pictures;
+    gst_sample_unref(sample);
+  }
+  GstBus* bus = gst_element_get_bus(pipeline);
+  GstMessage* failure = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  std::string why;
+  if (failure) {
+    GError* message_error = nullptr;
+    gst_message_parse_error(failure, &message_error, nullptr);
+    why = message_error->message;
+    g_error_free(message_error);
+    gst_message_unref(failure);
+  }
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+  EXPECT_TRUE(why.empty()) << why;
+  EXPECT_EQ(pictures, 30);
 }
 
 INSTANTIATE_TEST_SUITE_P(Codecs, Mp4WriterCodecTest, ::testing::Values(VideoCodec::kH264, VideoCodec::kH265),
