@@ -56,7 +56,7 @@ dep_has() {  # NAME [versioned]
     END { exit !found }'
 }
 for lib in libc6 libstdc++6 libzmq5 libgstreamer1.0-0 libgstreamer-plugins-base1.0-0 libglib2.0-0 \
-           libyaml-cpp0.7 libsodium23 libavformat59 libavcodec59; do
+           libyaml-cpp0.7 libssl3 libavformat59 libavcodec59; do
   check "Depends: $lib with a minimum version" dep_has "$lib" versioned
 done
 for pkg in libsystemd0 libspdlog1.10-fmt9 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \

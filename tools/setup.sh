@@ -53,7 +53,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-rtsp
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
-  libzmq3-dev cppzmq-dev libsodium-dev libyaml-cpp-dev
+  libzmq3-dev cppzmq-dev libssl-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsystemd-dev libgpiod-dev
   iproute2 procps

@@ -6,22 +6,31 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include <fmt/format.h>
-#include <sodium.h>
+#include <openssl/evp.h>
 
 namespace vcgate::core {
 
-Sha256::Sha256() : state_(std::make_unique<crypto_hash_sha256_state>()) { crypto_hash_sha256_init(state_.get()); }
+void Sha256::Free::operator()(evp_md_ctx_st* context) const { EVP_MD_CTX_free(context); }
+
+// EVP calls fail only when memory runs out: like operator new, that ends the process.
+Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
+  if (!context_ || EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr) != 1) throw std::bad_alloc();
+}
 
 Sha256::~Sha256() = default;
 
-void Sha256::update(std::span<const uint8_t> data) { crypto_hash_sha256_update(state_.get(), data.data(), data.size()); }
+void Sha256::update(std::span<const uint8_t> data) {
+  if (EVP_DigestUpdate(context_.get(), data.data(), data.size()) != 1) throw std::bad_alloc();
+}
 
 std::string Sha256::finishHex() {
-  std::array<uint8_t, crypto_hash_sha256_BYTES> digest{};
-  crypto_hash_sha256_final(state_.get(), digest.data());
+  std::array<uint8_t, 32> digest{};
+  unsigned int size = 0;
+  if (EVP_DigestFinal_ex(context_.get(), digest.data(), &size) != 1 || size != digest.size()) throw std::bad_alloc();
   std::string out;
   out.reserve(2 * digest.size());
   for (uint8_t byte : digest) out += fmt::format("{:02x}", byte);
