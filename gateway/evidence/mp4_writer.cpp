@@ -319,8 +319,9 @@ struct Mp4Writer::Impl {
       const int64_t next_dts = i + 1 < samples.size() ? samples[i + 1].dts : s.dts + last_duration;
       end_pts = std::max(end_pts, s.pts + (next_dts - s.dts));
       const int64_t start = toTrack(s.dts);
-      boxes_input.push_back({s.size, static_cast<uint32_t>(std::clamp<int64_t>(toTrack(next_dts) - start, 0, UINT32_MAX)),
-                             static_cast<int32_t>(std::clamp<int64_t>(toTrack(s.pts) - start, INT32_MIN, INT32_MAX)),
+      const int64_t duration = std::clamp<int64_t>(toTrack(next_dts) - start, 0, UINT32_MAX);
+      const int64_t composition_offset = std::clamp<int64_t>(toTrack(s.pts) - start, INT32_MIN, INT32_MAX);
+      boxes_input.push_back({s.size, static_cast<uint32_t>(duration), static_cast<int32_t>(composition_offset),
                              s.keyframe});
     }
     const auto base = static_cast<uint64_t>(toTrack(samples.front().dts));
