@@ -668,8 +668,10 @@ TEST(CtlProbe, ACameraThatNeverAnswersTimesOutWithExit5) {
   EXPECT_EQ(run.exit_code, 5) << run.all();
   EXPECT_EQ(run.firstJson()["code"], "timeout");
   EXPECT_NE(run.firstJson().value("message", "").find("did not answer the RTSP request"), std::string::npos);
-  // FFmpeg alone would wait forever; a loaded machine is slow to start the process.
-  EXPECT_LT(run.ms, 8000) << "the timeout holds";
+  // FFmpeg alone would wait forever (ctl() gives up after 30 s). The bound is
+  // loose because starting the process takes seconds under ASan on a loaded
+  // machine; the exit code and "timeout" above already say which path ran.
+  EXPECT_LT(run.ms, 20000) << "the timeout holds";
 }
 
 TEST(CtlProbe, ARefusedPortIsUnreachableWithExit5) {
