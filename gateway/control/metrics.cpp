@@ -41,7 +41,8 @@ class Writer {
 
 }  // namespace
 
-std::string renderMetrics(const bus::StatusMessage& status, const std::vector<media::CameraStatsSnapshot>& cameras) {
+std::string renderMetrics(const bus::StatusMessage& status, const std::vector<media::CameraStatsSnapshot>& cameras,
+                          const BusMetrics& bus) {
   Writer w;
   const std::string site = fmt::format("site=\"{}\"", label(status.site));
   w.family("vcgate_up", "gauge", "1 while the gateway runs");
@@ -57,6 +58,22 @@ std::string renderMetrics(const bus::StatusMessage& status, const std::vector<me
   w.family("vcgate_uplink_demand_bps", "gauge",
            "bits per second the covered cameras, events and heartbeats would need (measured while a budget is set)");
   w.sample("vcgate_uplink_demand_bps", site, status.uplink_demand_kbps * 1000);
+  if (bus.requests) {
+    w.family("vcgate_requests_answered_total", "counter", "requests answered on the control and commands endpoints");
+    w.sample("vcgate_requests_answered_total", site, static_cast<double>(bus.requests->answered));
+    // One sample per refusal code seen so far ("forbidden", "too_large", ...):
+    // an alert on rate(...{code="forbidden"}) catches a misconfigured client.
+    w.family("vcgate_requests_refused_total", "counter", "requests refused, by protocol error code");
+    for (const auto& [code, count] : bus.requests->refused_by_code)
+      w.sample("vcgate_requests_refused_total", site + fmt::format(",code=\"{}\"", label(code)),
+               static_cast<double>(count));
+  }
+  if (bus.auth) {
+    w.family("vcgate_bus_connections_allowed_total", "counter", "CURVE connections the allow-list let in");
+    w.sample("vcgate_bus_connections_allowed_total", site, static_cast<double>(bus.auth->allowed));
+    w.family("vcgate_bus_connections_denied_total", "counter", "CURVE connections refused (unknown key)");
+    w.sample("vcgate_bus_connections_denied_total", site, static_cast<double>(bus.auth->denied));
+  }
 
   struct PerCamera {
     const char* name;

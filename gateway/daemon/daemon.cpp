@@ -151,7 +151,11 @@ std::string Daemon::summary() const {
 
 void Daemon::writeMetrics() const {
   if (config_.metrics.textfile.empty()) return;
-  const auto text = control::renderMetrics(buildStatus(), cameras_->stats());
+  // The command server and this timer both run on the main loop: counts() is read between requests.
+  control::BusMetrics bus;
+  if (handler_) bus.requests = handler_->counts();
+  if (config_.security.curve) bus.auth = auth_stats_->snapshot();
+  const auto text = control::renderMetrics(buildStatus(), cameras_->stats(), bus);
   if (auto written = control::writeMetricsFile(config_.metrics.textfile, text); !written)
     spdlog::warn("{}", written.error().message);
 }

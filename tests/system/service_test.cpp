@@ -105,6 +105,7 @@ cameras:
   const auto text = readFile(metrics);
   EXPECT_NE(text.find("# TYPE vcgate_camera_frames_total counter"), std::string::npos);
   EXPECT_NE(text.find("vcgate_up{site=\"svc\",version=\""), std::string::npos);
+  EXPECT_NE(text.find("vcgate_requests_answered_total{site=\"svc\"} "), std::string::npos) << text;
 
   ASSERT_TRUE(daemon.signal(SIGHUP));
   ASSERT_TRUE(systemd.waitFor("RELOADING=1", 10s));

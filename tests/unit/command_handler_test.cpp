@@ -1,4 +1,5 @@
 #include "gateway/control/command_handler.h"
+#include "gateway/control/metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -100,6 +101,41 @@ TEST(CommandHandler, RefusalsAreCountedByTheirCode) {
                                                                      {"unknown_command", 1}}));
   EXPECT_EQ(counts.last_refused, "unknown_camera: alarm.raise from client 'command-room' (operator) on commands")
       << "the command and who, never the arguments";
+}
+
+// The request counts reach Prometheus: a refused request shows as a sample
+// of vcgate_requests_refused_total with its code, and with security.curve the
+// ZAP handler's decisions as vcgate_bus_connections_*.
+TEST(CommandHandler, RequestsAndConnectionsAppearInTheMetrics) {
+  HandlerRig rig;
+  const bus::RequestOrigin wall{"commands", "wall", "viewer"};
+  EXPECT_EQ(rig.code(R"({"v":1,"cmd":"alarm.list"})", wall), "ok");
+  EXPECT_EQ(rig.code(R"({"v":1,"cmd":"alarm.raise","args":{"cameras":["hall-a-1"],"level":1,"type":"x"}})", wall),
+            "forbidden");
+  EXPECT_EQ(rig.code("not json", wall), "bad_request");
+  EXPECT_EQ(rig.code("still not json", wall), "bad_request");
+
+  bus::StatusMessage status;
+  status.site = "north";
+  bus::AuthStats auth;
+  auth.allowed();
+  auth.denied("key Abc12345… from 10.0.0.7 (not on the allow-list)");
+  auth.denied("key Def67890… from 10.0.0.8 (not on the allow-list)");
+  const std::string text = renderMetrics(status, {}, BusMetrics{rig.handler.counts(), auth.snapshot()});
+  EXPECT_NE(text.find("# TYPE vcgate_requests_answered_total counter\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("vcgate_requests_answered_total{site=\"north\"} 4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("vcgate_requests_refused_total{site=\"north\",code=\"bad_request\"} 2\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("vcgate_requests_refused_total{site=\"north\",code=\"forbidden\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("vcgate_bus_connections_allowed_total{site=\"north\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("vcgate_bus_connections_denied_total{site=\"north\"} 2\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("10.0.0.7"), std::string::npos) << "who was denied stays in status and the log";
+
+  // Without security.curve there is nothing to count: no connection metrics.
+  const std::string plain = renderMetrics(status, {}, BusMetrics{rig.handler.counts(), std::nullopt});
+  EXPECT_EQ(plain.find("vcgate_bus_connections"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("vcgate_requests_answered_total"), std::string::npos);
 }
 
 }  // namespace
