@@ -106,7 +106,7 @@ TEST_P(Mp4WriterCodecTest, ClipDecodesFromItsFirstFrame) {
 
 // With an owner the writer borrows the unit's bytes instead of copying them:
 // the file is byte for byte the copied one, and every owner is let go once
-// the file is closed (none leaked, none released while the muxer needed it).
+// the file is closed (none leaked, none released while the writer needed it).
 TEST_P(Mp4WriterCodecTest, BorrowedUnitsMakeTheSameFileAndAreReleased) {
   const VideoCodec codec = GetParam();
   const auto units = encodeUnits(codec, 30, kGop);
