@@ -7,7 +7,6 @@
 // instance is used by one thread at a time; the free functions by any.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>

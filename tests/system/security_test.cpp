@@ -13,7 +13,9 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -76,6 +78,9 @@ bus:
 storage:
   state_dir: {1}/state
   evidence_dir: {1}/evidence
+metrics:
+  textfile: {1}/vcgate.prom
+  interval_s: 1
 cameras:
   - id: cam-a
     uri: test://a?width=160&height=120&fps=10&gop=10
@@ -204,6 +209,22 @@ TEST_F(SecureGateway, OnlyAllowedKeysSeeAlarmsAndOnlyOperatorsRaiseThem) {
   // The last denial is the stranger's key or the clear-text client's failed handshake, whichever retried last.
   EXPECT_FALSE(security.value("last_denied", "").empty()) << security.dump();
   EXPECT_TRUE(daemon_.waitForLine("denied key " + stranger_key.substr(0, 8), 10s));
+
+  // And so do the metrics, for an alert on refused connections and requests.
+  const auto metric = [&](const std::string& sample) {  // its value in the textfile, -1 if absent
+    std::ifstream in(dir_.path() / "vcgate.prom");
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const auto at = text.find(sample + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + sample.size() + 1));
+  };
+  const std::string denied = "vcgate_bus_connections_denied_total{site=\"secure\"}";
+  const std::string forbidden = "vcgate_requests_refused_total{site=\"secure\",code=\"forbidden\"}";
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while ((metric(denied) < 2 || metric(forbidden) < 2) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_GE(metric(denied), 2) << "the unknown key and the client without CURVE";
+  EXPECT_GE(metric(forbidden), 2) << "the viewer's raise and the operator's reload";
+  EXPECT_GE(metric("vcgate_bus_connections_allowed_total{site=\"secure\"}"), 3);
 
   // No secret ever reaches the log or a reply.
   for (const char* name : {"gateway", "viewer", "operator", "admin", "stranger"}) {

@@ -72,7 +72,8 @@ Recorder::Recording* Recorder::openRecording(const Key& key, const bus::VideoHea
 }
 
 bool Recorder::writeUnit(Recording& r, const Unit& unit) {
-  auto written = r.writer->write(*unit.data, unit.pts_ns, unit.dts_ns, unit.keyframe);
+  // The unit's bytes are shared and never change: the writer keeps a reference until their fragment is written.
+  auto written = r.writer->write(*unit.data, unit.pts_ns, unit.dts_ns, unit.keyframe, unit.data);
   if (!written) return false;
   if (r.writer->framesWritten() == 1) r.first_seq = unit.seq;
   r.last_seq = unit.seq;
